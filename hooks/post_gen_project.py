@@ -1,0 +1,81 @@
+"""Finish the generated project: the steps that Jinja alone cannot do.
+
+Runs in the new project's directory. Every step is idempotent (cruft re-runs it
+on updates), reads no answer itself, and never commits.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+# Every answer, rendered as JSON data (never as code) and read back.
+ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')
+
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+class HookError(RuntimeError):
+    """A step that failed in a way the user can fix."""
+
+
+def info(message: str) -> None:
+    """Print a progress line."""
+    print(message)
+
+
+def error(message: str) -> None:
+    """Print an error line on stderr."""
+    print(f"error: {message}", file=sys.stderr)
+
+
+def strip_ca_certificates(dockerfile: Path) -> None:
+    """Remove the paragraph that copies the CA bundle into the final image."""
+    paragraphs = dockerfile.read_text(encoding="utf-8").split("\n\n")
+    kept = [paragraph for paragraph in paragraphs if CA_BUNDLE not in paragraph]
+    dockerfile.write_text("\n\n".join(kept), encoding="utf-8")
+
+
+def vendor_dependencies(project: Path) -> None:
+    """Run `go mod vendor`; with no dependencies there is nothing to vendor."""
+    if not (project / "go.sum").exists():
+        info("note: no dependencies yet, so there is nothing to vendor; run `make vendor` after adding one.")
+        return
+    go = shutil.which("go")
+    if go is None:
+        raise HookError("vendor_dependencies is on but the `go` command is not on PATH: install Go, then retry")
+    result = subprocess.run([go, "mod", "vendor"], cwd=project, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(project / "vendor", ignore_errors=True)
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise HookError(f"`go mod vendor` failed: {detail}")
+
+
+def print_next_steps(project: Path) -> None:
+    """Tell the user how to run what they just generated."""
+    info(f"Created {project.name}. Next: cd {project.name} && make help")
+
+
+def main() -> int:
+    """Apply the answers that need more than templating."""
+    project = Path.cwd()
+    https_client = ANSWERS["__https_client"] == "True"
+    vendoring = ANSWERS["__vendor_dependencies"] == "True"
+    try:
+        if not https_client:
+            strip_ca_certificates(project / "Dockerfile")
+        if vendoring:
+            vendor_dependencies(project)
+    except HookError as err:
+        error(str(err))
+        return 1
+    print_next_steps(project)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

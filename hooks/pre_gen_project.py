@@ -1,0 +1,184 @@
+"""Validate every answer before cookiecutter writes a single file.
+
+An invalid answer ends generation with one line on stderr naming the question,
+the value and what is allowed, and exit code 1; cookiecutter then removes the
+project directory it had just created, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from typing import Any, NamedTuple
+
+# Every answer, rendered as JSON data (never as code) and read back.
+ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')
+
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
+UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})  # control characters, lone surrogates, line breaks
+BOOLEAN_HINT = "true/false, yes/no, y/n or 1/0 (any case)"
+
+SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+GO_VERSION = re.compile(r"^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$")
+MIN_GO_MINOR = 22  # the skeleton uses Go 1.22 routing patterns ("GET /{$}")
+METRICS_MIN_GO_MINOR = 26  # prometheus/client_golang v1.25 requires go 1.26
+MIN_PORT, MAX_PORT = 1024, 65535  # unprivileged: the service runs as nobody with no capabilities
+
+# Module path rules of the go command (golang.org/x/mod/module.CheckPath).
+MODULE_PATH_CHARS = re.compile(r"^[A-Za-z0-9._~-]+$")
+FIRST_ELEMENT_CHARS = re.compile(r"^[a-z0-9.-]+$")
+WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
+
+
+class InvalidAnswer(ValueError):
+    """An answer that cannot produce a working project."""
+
+    def __init__(self, question: str, value: object, allowed: str) -> None:
+        super().__init__(f"{question}={json.dumps(value, ensure_ascii=False)} is not allowed: {allowed}")
+
+
+class Answers(NamedTuple):
+    """The answers that the checks below turn into typed values."""
+
+    project_slug: str
+    module_path: str
+    go_minor: int
+    port: int
+    https_client: bool
+    vendor_dependencies: bool
+    prometheus_metrics: bool
+
+
+def check_text(question: str, value: object, max_length: int) -> str:
+    """Accept one line of printable text, 1 to max_length characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidAnswer(question, value, "a non-empty line of text")
+    if len(value) > max_length:
+        raise InvalidAnswer(question, value, f"at most {max_length} characters")
+    if any(unicodedata.category(ch) in UNPRINTABLE for ch in value):
+        raise InvalidAnswer(question, value, "printable characters only (no newlines, tabs or control characters)")
+    return value
+
+
+def check_slug(value: object) -> str:
+    """Accept a DNS-1123 label: it names the directory, binary, image and Kubernetes objects."""
+    if not isinstance(value, str) or not SLUG.match(value):
+        raise InvalidAnswer(
+            "project_slug",
+            value,
+            "1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit",
+        )
+    return value
+
+
+def module_path_problem(path: str) -> str | None:
+    """Say what the go command would reject in a module path, or None if it is valid."""
+    if not path:
+        return "it is empty"
+    if path.startswith("/") or path.endswith("/"):
+        return "it starts or ends with a slash"
+    if "//" in path:
+        return "it has an empty path element (//)"
+    elements = path.split("/")
+    for element in elements:
+        if not MODULE_PATH_CHARS.match(element):
+            return f"path element {element!r} has characters other than ASCII letters, digits and -._~"
+        if element.startswith(".") or element.endswith("."):
+            return f"path element {element!r} starts or ends with a dot"
+        if element.split(".", 1)[0].upper() in WINDOWS_RESERVED:
+            return f"path element {element!r} is a reserved Windows file name"
+        if re.search(r"~[0-9]+$", element):
+            return f"path element {element!r} ends like a Windows short name (~N)"
+    first = elements[0]
+    if first.startswith("-"):
+        return "the first path element starts with a dash"
+    if "." not in first:
+        return "the first path element has no dot (use a domain, e.g. github.com/acme/service)"
+    if not FIRST_ELEMENT_CHARS.match(first):
+        return "the first path element may only have lowercase letters, digits, dots and dashes"
+    major = re.search(r"/v([0-9.]+)$", path)
+    if major and (not major.group(1).isdigit() or major.group(1).startswith("0") or major.group(1) == "1"):
+        return f"major version suffix /v{major.group(1)} is invalid (use /v2 or higher, or none)"
+    return None
+
+
+def check_module_path(value: object) -> str:
+    """Accept a module path that the go command accepts."""
+    problem = module_path_problem(value) if isinstance(value, str) else "it is not text"
+    if problem:
+        raise InvalidAnswer("module_path", value, f"a Go module path such as github.com/acme/service ({problem})")
+    return str(value)
+
+
+def check_go_version(value: object) -> int:
+    """Accept 1.N or 1.N.P with N >= 22 and return N."""
+    match = GO_VERSION.match(value) if isinstance(value, str) else None
+    if not match or int(match.group(1)) < MIN_GO_MINOR:
+        raise InvalidAnswer("go_version", value, f"1.N or 1.N.P with N >= {MIN_GO_MINOR}, e.g. 1.27 or 1.27.4")
+    return int(match.group(1))
+
+
+def check_port(value: object) -> int:
+    """Accept a whole number from 1024 to 65535."""
+    text = str(value)
+    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not MIN_PORT <= int(text) <= MAX_PORT:
+        raise InvalidAnswer("port", value, f"a whole number from {MIN_PORT} to {MAX_PORT}")
+    return int(text)
+
+
+def check_bool(question: str, value: object) -> bool:
+    """Accept a JSON boolean or one of the words portals send for one."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidAnswer(question, value, BOOLEAN_HINT)
+
+
+def check_answers(raw: dict[str, Any]) -> Answers:
+    """Check every answer and the combinations between them."""
+    check_text("project_name", raw["project_name"], max_length=80)
+    check_text("description", raw["description"], max_length=200)
+    answers = Answers(
+        project_slug=check_slug(raw["project_slug"]),
+        module_path=check_module_path(raw["module_path"]),
+        go_minor=check_go_version(raw["go_version"]),
+        port=check_port(raw["port"]),
+        https_client=check_bool("https_client", raw["https_client"]),
+        vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
+        prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
+    )
+    if answers.prometheus_metrics and answers.go_minor < METRICS_MIN_GO_MINOR:
+        raise InvalidAnswer(
+            "go_version",
+            raw["go_version"],
+            f"1.{METRICS_MIN_GO_MINOR} or newer when prometheus_metrics is on (prometheus/client_golang needs it)",
+        )
+    return answers
+
+
+def error(message: str) -> None:
+    """Print an error line on stderr."""
+    print(f"error: {message}", file=sys.stderr)
+
+
+def main() -> int:
+    """Validate the answers; exit 1 with one clear line if any is invalid."""
+    try:
+        check_answers(ANSWERS)
+    except InvalidAnswer as err:
+        error(str(err))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

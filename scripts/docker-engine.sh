@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Make sure a local Docker Engine (with BuildKit) is installed and answering.
+#
+# Idempotent: safe to run repeatedly, and a no-op when dockerd already runs.
+#   - installs Debian's docker.io when /usr/bin/docker or dockerd is missing;
+#   - installs busybox-static when /bin/busybox is missing (the local
+#     golang stand-in image, tests/support/golang_image.py, needs it);
+#   - starts dockerd in the background when `docker info` does not answer,
+#     then waits up to DOCKER_WAIT_SECONDS (default 60) for it.
+# Installing packages and starting dockerd need root.
+set -euo pipefail
+
+readonly DOCKER=/usr/bin/docker
+readonly WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
+readonly DOCKERD_LOG="${TMPDIR:-/tmp}/dockerd.log"
+readonly DOCKERD_PIDFILE=/var/run/docker.pid
+
+log() { printf 'docker-engine: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+apt_install() {
+  is_root || die "'$*' is missing; run this script as root or run: sudo apt-get install -y $*"
+  log "installing $* with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+find_dockerd() { command -v dockerd || true; }
+
+ensure_packages() {
+  if [[ ! -x "$DOCKER" || -z "$(find_dockerd)" ]]; then
+    apt_install docker.io
+  fi
+  if [[ ! -x /bin/busybox ]]; then
+    apt_install busybox-static
+  fi
+}
+
+daemon_answers() { "$DOCKER" info >/dev/null 2>&1; }
+
+# A dockerd that is still starting up has written its pid file already.
+dockerd_running() {
+  local pid
+  pid="$(cat "$DOCKERD_PIDFILE" 2>/dev/null || true)"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+start_dockerd() {
+  is_root || die "'$DOCKER info' fails: dockerd is not running (starting it needs root) or you lack access to its socket"
+  local dockerd
+  dockerd="$(find_dockerd)"
+  [[ -n "$dockerd" ]] || die "dockerd not found on PATH"
+  log "starting $dockerd (log: $DOCKERD_LOG)"
+  nohup "$dockerd" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+}
+
+wait_for_daemon() {
+  local waited=0
+  until daemon_answers; do
+    if ((waited >= WAIT_SECONDS)); then
+      log "last lines of $DOCKERD_LOG:"
+      tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
+      die "dockerd did not answer within ${WAIT_SECONDS}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+main() {
+  ensure_packages
+  if ! daemon_answers; then
+    if dockerd_running; then
+      log "dockerd is running but not answering yet; waiting"
+    else
+      start_dockerd
+    fi
+    wait_for_daemon
+  fi
+  echo "docker engine ready: server $("$DOCKER" version --format '{{.Server.Version}}')"
+}
+
+main "$@"

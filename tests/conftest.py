@@ -1,0 +1,89 @@
+"""Shared test vocabulary: the template, the answer combinations, and baking.
+
+Every test bakes the real template with pytest-cookies (a real cookiecutter
+run, hooks included) and renders it for the Go toolchain installed here, so
+the generated projects build without downloading another toolchain.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.golang_image import local_go_version
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+GO_VERSION = local_go_version()
+BOOLEAN_OPTIONS = ("https_client", "vendor_dependencies", "prometheus_metrics")
+SHORT_NAMES = {"https_client": "https", "vendor_dependencies": "vendor", "prometheus_metrics": "metrics"}
+
+# Every combination of the boolean options, as answer overrides.
+COMBINATIONS: list[dict[str, bool]] = [
+    dict(zip(BOOLEAN_OPTIONS, values, strict=True)) for values in itertools.product([True, False], repeat=3)
+]
+
+Bake = Callable[..., Path]
+
+
+def answers_id(answers: Mapping[str, Any]) -> str:
+    """Name a set of answers readably, e.g. ``https:yes-vendor:no-metrics:yes``."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    return "-".join(f"{SHORT_NAMES.get(key, key)}:{show(value)}" for key, value in answers.items()) or "defaults"
+
+
+def bake_with(cookies: Any, answers: Mapping[str, Any]) -> Path:
+    """Bake the template with the answers over the test defaults; fail the test unless it worked."""
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION, **answers})
+    if result.exception is not None or result.exit_code != 0:
+        pytest.fail(f"baking with {dict(answers)} failed: {result.exception!r}")
+    return Path(result.project_path)
+
+
+@pytest.fixture
+def bake(cookies: Any) -> Bake:
+    """Bake a fresh project: ``bake(https_client=False)``."""
+    return lambda **answers: bake_with(cookies, answers)
+
+
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=answers_id)
+def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, bool], Path]:
+    """One project per combination of the boolean options, baked once per session (per xdist worker)."""
+    return request.param, bake_with(cookies_session, request.param)
+
+
+def run(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+    """Run a command; on failure, fail the test with the command's own output."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"`{' '.join(command)}` exited {result.returncode} in {cwd}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def require_tool(name: str) -> str:
+    """Return the tool's path; skip without it, except in CI, where a missing tool is a failure."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is not installed; .ci/run must install it")
+    pytest.skip(f"{name} is not installed")

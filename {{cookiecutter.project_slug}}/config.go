@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errConfig marks errors caused by invalid flags or environment variables.
+var errConfig = errors.New("invalid configuration")
+
+// config is the service configuration, read once from the environment.
+type config struct {
+	// Port is the TCP port to listen on (PORT).
+	Port int
+	// LogLevel is the minimum level logged (LOG_LEVEL: debug, info, warn, error).
+	LogLevel slog.Level
+	// ShutdownDelay is how long the service keeps serving after a shutdown
+	// signal, with /readyz answering 503, before it stops accepting
+	// connections (SHUTDOWN_DELAY), so load balancers can take it out first.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may take to
+	// finish once the listener is closed (SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+}
+
+const (
+	defaultPort            = {{ cookiecutter.port | int }}
+	defaultShutdownTimeout = 10 * time.Second
+)
+
+// logLevels are the accepted LOG_LEVEL values.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+// loadConfig reads and validates the configuration from getenv. Each
+// variable is optional; an invalid one is reported with its name and value.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
+		Port:            defaultPort,
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: defaultShutdownTimeout,
+	}
+	if v := getenv("PORT"); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			return config{}, fmt.Errorf("%w: PORT=%q: want a whole number from 1 to 65535", errConfig, v)
+		}
+		cfg.Port = port
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		level, ok := logLevels[strings.ToLower(v)]
+		if !ok {
+			return config{}, fmt.Errorf("%w: LOG_LEVEL=%q: want debug, info, warn or error", errConfig, v)
+		}
+		cfg.LogLevel = level
+	}
+	if v := getenv("SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return config{}, fmt.Errorf("%w: SHUTDOWN_DELAY=%q: want a duration of 0 or more, such as 5s", errConfig, v)
+		}
+		cfg.ShutdownDelay = d
+	}
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return config{}, fmt.Errorf("%w: SHUTDOWN_TIMEOUT=%q: want a duration above 0, such as 10s", errConfig, v)
+		}
+		cfg.ShutdownTimeout = d
+	}
+	return cfg, nil
+}

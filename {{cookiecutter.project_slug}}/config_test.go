@@ -1,0 +1,37 @@
+package main
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	want := config{Port: defaultPort, LogLevel: slog.LevelInfo, ShutdownTimeout: defaultShutdownTimeout}
+	if cfg != want {
+		t.Errorf("loadConfig() = %+v, want %+v", cfg, want)
+	}
+}
+
+func TestLoadConfigReadsEnvironment(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"PORT":             "9999",
+		"LOG_LEVEL":        "DEBUG",
+		"SHUTDOWN_DELAY":   "5s",
+		"SHUTDOWN_TIMEOUT": "1m",
+	}
+	cfg, err := loadConfig(func(key string) string { return env[key] })
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	want := config{Port: 9999, LogLevel: slog.LevelDebug, ShutdownDelay: 5 * time.Second, ShutdownTimeout: time.Minute}
+	if cfg != want {
+		t.Errorf("loadConfig() = %+v, want %+v", cfg, want)
+	}
+}

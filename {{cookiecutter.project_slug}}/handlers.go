@@ -1,0 +1,37 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// serviceName is the name the service reports about itself.
+const serviceName = "{{ cookiecutter.project_slug }}"
+
+// greeting is the body of GET /.
+type greeting struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// handleRoot answers GET / with the service's name and version.
+func handleRoot(logger *slog.Logger) http.Handler {
+	body := greeting{Name: serviceName, Version: version}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := encode(w, http.StatusOK, body); err != nil {
+			logger.ErrorContext(r.Context(), "write response", "err", err)
+		}
+	})
+}
+
+// encode writes v as a JSON response with the given status code.
+func encode[T any](w http.ResponseWriter, status int, v T) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	return nil
+}

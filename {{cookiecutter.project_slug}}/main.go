@@ -1,0 +1,70 @@
+// Command {{ cookiecutter.project_slug }} is an HTTP service: {{ cookiecutter.description }}
+//
+// It is configured through the environment (see config.go), logs JSON to
+// standard output, and shuts down gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx := context.Background()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "{{ cookiecutter.project_slug }}: %v\n", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// run is the whole program behind main: it reads flags and configuration,
+// then either answers a one-off command (-version, -healthcheck) or serves
+// until ctx is cancelled or a shutdown signal arrives.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	healthcheck := flags.Bool("healthcheck", false, "probe the running service on localhost and exit 0 when it is healthy")
+	showVersion := flags.Bool("version", false, "print the version and exit")
+	if err := flags.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", errConfig, err)
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, version)
+		return err
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if *healthcheck {
+		return probe(ctx, cfg.Port)
+	}
+	logger := newLogger(stdout, cfg.LogLevel)
+	health := &health{}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	handler := newServer(logger, health, newMetrics())
+{%- else %}
+	handler := newServer(logger, health)
+{%- endif %}
+	return serve(ctx, cfg, logger, handler, health)
+}
+
+// exitCode maps an error from run to the process exit code: 2 for bad
+// configuration or flags, 1 for anything else.
+func exitCode(err error) int {
+	if errors.Is(err, errConfig) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// service is an instance of the whole program started through run.
+type service struct {
+	baseURL string
+	stop    context.CancelFunc
+	done    chan struct{}
+	err     error // run's result, set before done is closed
+}
+
+// startService runs the service on a free port with the given extra
+// environment and waits until /readyz answers 200.
+func startService(t *testing.T, env map[string]string) *service {
+	t.Helper()
+	port := strconv.Itoa(freePort(t))
+	getenv := func(key string) string {
+		if key == "PORT" {
+			return port
+		}
+		return env[key]
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &service{baseURL: "http://127.0.0.1:" + port, stop: cancel, done: make(chan struct{})}
+	go func() {
+		s.err = run(ctx, []string{"service"}, getenv, io.Discard, io.Discard)
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	s.waitReady(t)
+	return s
+}
+
+// waitReady polls /readyz until it answers 200, failing the test if run
+// returns first or nothing answers within five seconds.
+func (s *service) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			t.Fatalf("run returned before the service was ready: %v", s.err)
+		default:
+		}
+		resp, err := http.Get(s.baseURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("service not ready at %s after 5s", s.baseURL)
+}
+
+// wait waits for run to return and gives its error.
+func (s *service) wait(t *testing.T, within time.Duration) error {
+	t.Helper()
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(within):
+		t.Fatalf("run did not return within %v", within)
+		return nil
+	}
+}
+
+// running reports whether run has not returned yet.
+func (s *service) running() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// freePort asks the kernel for a port that is free right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// getStatus returns the status code of GET url.
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, nil)
+
+	if got := getStatus(t, svc.baseURL+"/"); got != http.StatusOK {
+		t.Errorf("GET / = %d, want %d", got, http.StatusOK)
+	}
+	svc.stop()
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "500ms"})
+
+	svc.stop()
+	deadline := time.Now().Add(400 * time.Millisecond)
+	for getStatus(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := getStatus(t, svc.baseURL+"/"); got != http.StatusOK {
+		t.Errorf("GET / during shutdown delay = %d, want %d", got, http.StatusOK)
+	}
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+func TestRunRejectsInvalidConfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, value string
+	}{
+		{"port not a number", "PORT", "http"},
+		{"port zero", "PORT", "0"},
+		{"port too large", "PORT", "65536"},
+		{"unknown log level", "LOG_LEVEL", "loud"},
+		{"negative shutdown delay", "SHUTDOWN_DELAY", "-1s"},
+		{"shutdown delay without unit", "SHUTDOWN_DELAY", "5"},
+		{"zero shutdown timeout", "SHUTDOWN_TIMEOUT", "0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			getenv := func(key string) string {
+				if key == tt.key {
+					return tt.value
+				}
+				return ""
+			}
+			err := run(context.Background(), []string{"service"}, getenv, io.Discard, io.Discard)
+			if !errors.Is(err, errConfig) {
+				t.Fatalf("run with %s=%q returned %v, want a configuration error", tt.key, tt.value, err)
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("error %q does not name %s", err, tt.key)
+			}
+			if got := exitCode(err); got != 2 {
+				t.Errorf("exit code = %d, want 2", got)
+			}
+		})
+	}
+}
+
+func TestRunRejectsUnknownFlag(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"service", "-nope"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if got := exitCode(err); got != 2 {
+		t.Errorf("exit code for an unknown flag = %d (err %v), want 2", got, err)
+	}
+}
+
+func TestRunPrintsVersion(t *testing.T) {
+	t.Parallel()
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"service", "-version"}, func(string) string { return "" }, &stdout, io.Discard)
+	if err != nil {
+		t.Fatalf("run -version: %v", err)
+	}
+	if got, want := stdout.String(), version+"\n"; got != want {
+		t.Errorf("run -version printed %q, want %q", got, want)
+	}
+}
+
+func TestRunHealthcheck(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, nil)
+	port := strings.TrimPrefix(svc.baseURL, "http://127.0.0.1:")
+	healthcheck := func(port string) error {
+		getenv := func(key string) string {
+			if key == "PORT" {
+				return port
+			}
+			return ""
+		}
+		return run(context.Background(), []string{"service", "-healthcheck"}, getenv, io.Discard, io.Discard)
+	}
+
+	if err := healthcheck(port); err != nil {
+		t.Errorf("healthcheck of a running service: %v, want nil", err)
+	}
+	if err := healthcheck(fmt.Sprint(freePort(t))); err == nil {
+		t.Error("healthcheck of a port nobody listens on succeeded, want an error")
+	} else if got := exitCode(err); got != 1 {
+		t.Errorf("healthcheck failure exit code = %d, want 1", got)
+	}
+}
+
+func TestRunFailsWhenPortIsTaken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	getenv := func(key string) string {
+		if key == "PORT" {
+			return port
+		}
+		return ""
+	}
+	err = run(context.Background(), []string{"service"}, getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Errorf("run on a taken port returned %v, want a listen error", err)
+	}
+}

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// addRoutes registers every route of the service: this is the whole API.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, health *health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics *metrics{% endif %}) {
+	mux.Handle("GET /{$}", handleRoot(logger))
+	mux.Handle("GET /livez", handleLivez(logger))
+	mux.Handle("GET /readyz", handleReadyz(logger, health))
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	mux.Handle("GET /metrics", metrics.handler())
+{%- endif %}
+}
