@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from typing import Any
 import pytest
 
 from tests.support.golang_image import local_go_version
+
+# Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 GO_VERSION = local_go_version()

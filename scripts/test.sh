@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run the template's whole test suite, installing what it needs first:
+#   - a virtual environment in .venv with the pinned test dependencies (pyproject.toml);
+#   - the pinned Go tools (golangci-lint, actionlint, kustomize) via the Go module proxy;
+#   - a running Docker engine with BuildKit (Debian's docker.io; installing and starting it needs root).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k rendering`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash scripts/install-go-tools.sh
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
+bash scripts/docker-engine.sh
+
+# pytest's exit code 5 means "no test ran": never a success here.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -1,0 +1,42 @@
+"""Render pieces of the template the way cookiecutter does, for unit tests.
+
+The hooks are Jinja templates themselves: tests render them with cookiecutter's
+own environment and a real context, then import the result, so unit tests run
+exactly the code that users get.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+
+
+def render_context(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the context cookiecutter would build for a --no-input run with these answers."""
+    context = generate_context(context_file=str(TEMPLATE_DIR / "cookiecutter.json"), extra_context=dict(answers))
+    context["cookiecutter"] = prompt_for_config(context, no_input=True)
+    return context
+
+
+def load_hook(name: str, directory: Path, answers: Mapping[str, Any] | None = None) -> ModuleType:
+    """Render hooks/<name>.py with the answers, write it to directory and import it."""
+    context = render_context(answers or {})
+    environment = StrictEnvironment(context=context, keep_trailing_newline=True)
+    source = (TEMPLATE_DIR / "hooks" / f"{name}.py").read_text(encoding="utf-8")
+    path = directory / f"{name}.py"
+    path.write_text(environment.from_string(source).render(**context), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import rendered hook {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,93 @@
+"""Go toolchain: every generated combination is formatted, vetted, tested and builds a static binary."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Bake, require_tool, run
+
+PT_INTERP = 3  # ELF program header type naming a dynamic loader
+
+
+def go_files(project: Path) -> list[str]:
+    """The project's own Go files (vendored code is not ours to format)."""
+    return sorted(str(p) for p in project.rglob("*.go") if "vendor" not in p.relative_to(project).parts)
+
+
+def offline_env(answers: dict[str, bool]) -> dict[str, str]:
+    """Vendored projects must build from vendor/ alone: no module proxy at all."""
+    return {"GOFLAGS": "-mod=vendor", "GOPROXY": "off"} if answers["vendor_dependencies"] else {}
+
+
+def elf_program_header_types(binary: Path) -> list[int]:
+    """The p_type of every program header of a 64-bit little-endian ELF file."""
+    data = binary.read_bytes()
+    assert data[:6] == b"\x7fELF\x02\x01", "not a 64-bit little-endian ELF"
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    return [struct.unpack_from("<I", data, phoff + i * phentsize)[0] for i in range(phnum)]
+
+
+def test_gofmt_reports_nothing(combination: tuple[dict[str, bool], Path]) -> None:
+    """`gofmt -l` lists no file: the generated code is formatted."""
+    _, project = combination
+    assert run(["gofmt", "-l", *go_files(project)], cwd=project) == ""
+
+
+def test_go_vet_passes(combination: tuple[dict[str, bool], Path]) -> None:
+    """`go vet ./...` finds nothing."""
+    answers, project = combination
+    run(["go", "vet", "./..."], cwd=project, env=offline_env(answers))
+
+
+def test_go_test_race_passes(combination: tuple[dict[str, bool], Path]) -> None:
+    """The generated tests pass under the race detector."""
+    answers, project = combination
+    run(["go", "test", "-race", "-count=1", "./..."], cwd=project, env=offline_env(answers))
+
+
+def test_static_build_has_no_dynamic_loader(combination: tuple[dict[str, bool], Path], tmp_path: Path) -> None:
+    """A CGO_ENABLED=0 build is a static ELF (no PT_INTERP), as scratch needs, and carries the stamped version."""
+    answers, project = combination
+    binary = tmp_path / "service"
+    env = {"CGO_ENABLED": "0", **offline_env(answers)}
+    run(
+        ["go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=1.2.3", "-o", str(binary), "."],
+        cwd=project,
+        env=env,
+    )
+    assert PT_INTERP not in elf_program_header_types(binary)
+    assert subprocess.run([binary, "-version"], capture_output=True, text=True, check=True).stdout == "1.2.3\n"
+    build_info = run(["go", "version", "-m", str(binary)], cwd=project)
+    assert "build\tCGO_ENABLED=0" in build_info
+    assert "build\t-trimpath=true" in build_info
+
+
+def test_go_mod_is_tidy(combination: tuple[dict[str, bool], Path]) -> None:
+    """go.mod and the shipped go.sum are exactly what `go mod tidy` wants: builds are verified, nothing is missing."""
+    _, project = combination
+    run(["go", "mod", "tidy", "-diff"], cwd=project)
+
+
+def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -> None:
+    """Hadolint finds nothing in any variant's Dockerfile."""
+    _, project = combination
+    run([require_tool("hadolint"), "Dockerfile"], cwd=project)
+
+
+@pytest.mark.parametrize("target", ["help", "build", "test", "lint", "vendor"])
+def test_make_targets_work(bake: Bake, target: str) -> None:
+    """The everyday Makefile targets run as documented on a project with a dependency."""
+    project = bake(prometheus_metrics=True)
+    output = run(["make", target], cwd=project)
+    if target == "build":
+        assert (project / "bin" / "go-scratch-service").is_file()
+    if target == "vendor":
+        assert (project / "vendor" / "modules.txt").is_file()
+    if target == "help":
+        for listed in ("build", "run", "test", "lint", "tidy", "vendor", "docker-build", "docker-run", "clean"):
+            assert f"  {listed} " in output, listed

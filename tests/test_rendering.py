@@ -1,0 +1,180 @@
+"""Rendering: every answer combination gives the files, Dockerfile and ignore rules it asked for."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
+
+# Jinja text left in a generated file; `${{ ... }}` is GitHub Actions syntax and may stay.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def generated_files(project: Path) -> list[Path]:
+    """Every generated file, without the vendored third-party code."""
+    return sorted(p for p in project.rglob("*") if p.is_file() and "vendor" not in p.relative_to(project).parts)
+
+
+def parse_dockerfile(project: Path) -> DockerfileParser:
+    """Parse the project's Dockerfile."""
+    return DockerfileParser(path=str(project / "Dockerfile"))
+
+
+def final_stage(parser: DockerfileParser) -> list[dict[str, str]]:
+    """The instructions of the last stage, from its FROM on."""
+    instructions = parser.structure
+    last_from = max(i for i, instruction in enumerate(instructions) if instruction["instruction"] == "FROM")
+    return instructions[last_from:]
+
+
+def values(instructions: list[dict[str, str]], name: str) -> list[str]:
+    """The values of every instruction called name."""
+    return [instruction["value"] for instruction in instructions if instruction["instruction"] == name]
+
+
+def description_label(project: Path) -> str:
+    r"""The description label as Docker reads it: inside double quotes, \ escapes ", $ and itself."""
+    match = re.search(r'image\.description="((?:[^"\\]|\\.)*)"', (project / "Dockerfile").read_text(encoding="utf-8"))
+    assert match, "no description label"
+    return re.sub(r'\\(["$\\])', r"\1", match.group(1))
+
+
+def test_every_combination_renders_all_template_text(combination: tuple[dict[str, bool], Path]) -> None:
+    """No generated file keeps Jinja syntax or a cookiecutter variable."""
+    _, project = combination
+    leftovers = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in generated_files(project)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if UNRENDERED.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_every_combination_has_the_files_it_chose(combination: tuple[dict[str, bool], Path]) -> None:
+    """Metrics bring metrics.go and go.sum; vendoring with a dependency brings vendor/."""
+    answers, project = combination
+    for name in ("main.go", "go.mod", "Dockerfile", ".dockerignore", "Makefile", "README.md"):
+        assert (project / name).is_file(), name
+    metrics = answers["prometheus_metrics"]
+    assert (project / "metrics.go").exists() == metrics
+    assert (project / "go.sum").exists() == metrics
+    assert (project / "vendor" / "modules.txt").exists() == (metrics and answers["vendor_dependencies"])
+    assert ('"GET /metrics"' in (project / "routes.go").read_text()) == metrics
+
+
+def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[dict[str, bool], Path]) -> None:
+    """The image is FROM scratch, runs as 65534:65534 and uses exec forms only."""
+    _, project = combination
+    stage = final_stage(parse_dockerfile(project))
+    assert stage[0]["value"] == "scratch"
+    assert values(stage, "USER") == ["65534:65534"]
+    (entrypoint,) = values(stage, "ENTRYPOINT")
+    assert entrypoint == '["/go-scratch-service"]'
+    (healthcheck,) = values(stage, "HEALTHCHECK")
+    assert re.search(r'CMD \["/go-scratch-service", "-healthcheck"\]$', healthcheck), healthcheck
+    assert values(stage, "EXPOSE") == ["8080"]
+
+
+def test_dockerfile_copies_ca_bundle_only_for_https(combination: tuple[dict[str, bool], Path]) -> None:
+    """The CA bundle is copied into the final image exactly when https_client is on, and leaves no residue."""
+    answers, project = combination
+    text = (project / "Dockerfile").read_text()
+    copies = values(final_stage(parse_dockerfile(project)), "COPY")
+    assert any(CA_BUNDLE in copy for copy in copies) == answers["https_client"]
+    assert ("CA bundle" in text) == answers["https_client"]
+    assert "\n\n\n" not in text
+
+
+def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, bool], Path]) -> None:
+    """Vendored builds use -mod=vendor and no download; module builds download in a cached layer of their own."""
+    answers, project = combination
+    parser = parse_dockerfile(project)
+    runs = values(parser.structure, "RUN")
+    vendored = answers["vendor_dependencies"]
+    assert any("go mod download" in run for run in runs) != vendored
+    assert ("GOFLAGS=-mod=vendor" in values(parser.structure, "ENV")) == vendored
+    assert any("run 'go mod vendor'" in run for run in runs) == vendored
+    (build,) = [run for run in runs if "go build" in run]
+    for fragment in ("CGO_ENABLED=0", "-trimpath", "-s -w", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH"):
+        assert fragment in build
+    assert "--mount=type=cache,target=/root/.cache/go-build" in build
+    assert parser.baseimage == "scratch"
+    (build_from,) = [i["value"] for i in parser.structure if i["instruction"] == "FROM" and "golang" in i["value"]]
+    assert build_from == "--platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS build"
+
+
+def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[dict[str, bool], Path]) -> None:
+    """vendor/ reaches the build context exactly when dependencies are vendored."""
+    answers, project = combination
+    rules = (project / ".dockerignore").read_text().splitlines()
+    assert ".git" in rules
+    assert ("vendor/" in rules) != answers["vendor_dependencies"]
+
+
+def test_go_mod_and_dockerfile_agree_on_go_version(bake: Bake) -> None:
+    """go.mod's go line and the Dockerfile's GO_VERSION default both come from go_version."""
+    project = bake(go_version="1.24.3")
+    assert re.search(r"^go 1\.24\.3$", (project / "go.mod").read_text(), re.MULTILINE)
+    assert values(parse_dockerfile(project).structure, "ARG")[0] == "GO_VERSION=1.24.3"
+
+
+def test_port_answer_reaches_code_image_and_docs(bake: Bake) -> None:
+    """A non-default port becomes the Go default, the EXPOSEd port and the documented one."""
+    project = bake(port="9090")
+    assert "defaultPort            = 9090" in (project / "config.go").read_text()
+    assert values(final_stage(parse_dockerfile(project)), "EXPOSE") == ["9090"]
+    assert "`9090`" in (project / "README.md").read_text()
+
+
+def test_generation_is_deterministic(bake: Bake) -> None:
+    """Two runs with the same answers give byte-identical trees, so template updates diff cleanly."""
+    first = bake(prometheus_metrics=True, vendor_dependencies=True)
+    second = bake(prometheus_metrics=True, vendor_dependencies=True)
+    assert first.parent != second.parent
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert tree(first) == tree(second)
+
+
+ODD_BUT_VALID = {
+    "quotes": {"project_name": 'Bob\'s "Quoted" Service', "description": 'Says "hi" to Bob\'s friends.'},
+    "unicode": {"project_name": "Café Überdienst 🚀", "description": "Grüße aus Zürich — naïve façade ✓"},
+    "shell-looking": {"project_name": "Service $(whoami)", "description": "Costs $HOME \\ `id` & more; | tee"},
+}
+
+
+@pytest.mark.parametrize("answers", ODD_BUT_VALID.values(), ids=ODD_BUT_VALID.keys())
+def test_odd_but_valid_answers_are_kept_verbatim(bake: Bake, answers: dict[str, str]) -> None:
+    """Quotes, unicode and shell-looking text arrive as written in README and image label, and the code builds."""
+    project = bake(**answers)
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", project.name), project.name
+    assert (project / "README.md").read_text(encoding="utf-8").startswith(f"# {answers['project_name']}\n")
+    assert description_label(project) == answers["description"]
+    run(["go", "vet", "./..."], cwd=project)
+
+
+def test_jinja_looking_answers_are_rendered_like_any_cookiecutter_default(bake: Bake) -> None:
+    """Cookiecutter renders answers as Jinja before the hooks run: valid expressions become text, the project builds."""
+    project = bake(
+        project_name="{{ 7 * 7 }} Service", description="Answers {{ 'x' | upper }} {% if true %}ok{% endif %}"
+    )
+    assert project.name == "49-service"
+    assert (project / "README.md").read_text().startswith("# 49 Service\n\nAnswers X ok\n")
+    run(["go", "vet", "./..."], cwd=project)
+
+
+def test_default_go_version_is_the_newest_stable_line() -> None:
+    """The default go_version is a Go line, 1.27 at the time of writing, and the tests' Go is at least 1.22."""
+    default = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["go_version"]
+    assert re.fullmatch(r"1\.\d+", default), default
+    assert int(default.split(".")[1]) >= 27
+    assert int(GO_VERSION.split(".")[1]) >= 22

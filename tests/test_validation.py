@@ -1,0 +1,250 @@
+"""Validation: every bad answer is refused with one clear line, leaving nothing behind; good ones pass."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import GO_VERSION, TEMPLATE_DIR
+
+# question -> {case id: value}
+INVALID_ANSWERS: dict[str, dict[str, Any]] = {
+    "project_name": {"empty": "", "blank": "   ", "too-long": "x" * 81, "newline": "Two\nLines", "tab": "a\tb"},
+    "project_slug": {
+        "uppercase": "My-Service",
+        "leading-dash": "-service",
+        "trailing-dash": "service-",
+        "underscore": "my_service",
+        "path-traversal": "../escape",
+        "slash": "a/b",
+        "too-long": "a" * 64,
+        "shell": "svc;rm -rf ~",
+        "unicode": "café",
+    },
+    "description": {"empty": "", "too-long": "d" * 201, "newline": "one\ntwo", "control": "bell\x07"},
+    "module_path": {
+        "empty": "",
+        "no-dot": "example/service",
+        "uppercase-host": "GitHub.com/acme/service",
+        "double-slash": "example.com//service",
+        "trailing-slash": "example.com/service/",
+        "leading-slash": "/example.com/service",
+        "path-traversal": "example.com/../service",
+        "dot-element": "example.com/./service",
+        "space": "example.com/my service",
+        "shell": "example.com/$(reboot)",
+        "backtick": "example.com/`id`",
+        "major-v1": "example.com/service/v1",
+        "major-v0": "example.com/service/v0",
+        "reserved-name": "example.com/con",
+        "leading-dash": "-example.com/service",
+    },
+    "go_version": {
+        "empty": "",
+        "too-old": "1.21",
+        "too-old-patch": "1.21.13",
+        "go2": "2.0",
+        "prefix": "go1.27",
+        "release-candidate": "1.27rc1",
+        "leading-zero": "1.027",
+        "word": "latest",
+        "shell": "1.27;id",
+    },
+    "port": {
+        "empty": "",
+        "privileged": "80",
+        "zero": "0",
+        "too-large": "65536",
+        "negative": "-1",
+        "fraction": "8080.5",
+        "shell": "8080;id",
+        "unicode-digits": "８０８０",
+    },
+}
+INVALID_CASES = [
+    pytest.param(question, value, id=f"{question}:{case}")
+    for question, cases in INVALID_ANSWERS.items()
+    for case, value in cases.items()
+]
+# Answers that only fail in combination.
+INVALID_COMBINATIONS = {
+    "metrics-needs-go-1.26": ("go_version", {"prometheus_metrics": True, "go_version": "1.25"}),
+}
+
+VALID_ANSWERS = {
+    "module-with-major-suffix": {"module_path": "example.com/acme/service/v2"},
+    "module-gopkg-style": {"module_path": "gitlab.example.org/group/sub-group/my_service.api~x"},
+    "go-line": {"go_version": "1.22"},
+    "go-patch": {"go_version": "1.22.0"},
+    "port-lowest": {"port": "1024"},
+    "port-highest": {"port": "65535"},
+    "slug-one-char": {"project_slug": "a"},
+    "slug-63-chars": {"project_slug": "a" * 63},
+    "name-80-chars": {"project_name": "N" * 80, "project_slug": "long-name"},
+}
+
+
+def output_entries(output_dir: Path) -> list[str]:
+    """What generation left in its output directory."""
+    return sorted(p.name for p in output_dir.iterdir()) if output_dir.exists() else []
+
+
+def files_left_behind(tmp_path: Path) -> list[str]:
+    """Every file that pytest-cookies' bakes left in this test's output folders (tmp_path/cookies/bakeNN).
+
+    Only files: for a slug with a slash, cookiecutter itself leaves the empty parent folder it made.
+    """
+    return sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "cookies").rglob("*") if not p.is_dir())
+
+
+def error_lines(text: str) -> list[str]:
+    """The lines a hook printed as errors."""
+    return [line for line in text.splitlines() if line.startswith("error: ")]
+
+
+@pytest.mark.parametrize(("question", "value"), INVALID_CASES)
+def test_invalid_answer_is_refused_with_one_line(
+    cookies: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str], question: str, value: Any
+) -> None:
+    """A bad answer stops generation with one line naming question, value and what is allowed; no directory stays."""
+    # An explicit slug, so that a bad project_name reaches the hook instead of making an empty slug.
+    answers = {"go_version": GO_VERSION, "project_slug": "svc", question: value}
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context=answers)
+    assert result.exit_code != 0
+    assert type(result.exception).__name__ == "FailedHookException"
+    (line,) = error_lines(capfd.readouterr().err)
+    assert line.startswith(f"error: {question}={json.dumps(value, ensure_ascii=False)} is not allowed: ")
+    assert len(line) > len(f"error: {question}={value} is not allowed: ") + 10  # says what is allowed
+    assert files_left_behind(tmp_path) == []
+
+
+@pytest.mark.parametrize(("question", "answers"), INVALID_COMBINATIONS.values(), ids=INVALID_COMBINATIONS.keys())
+def test_invalid_combination_is_refused(
+    cookies: Any, capfd: pytest.CaptureFixture[str], question: str, answers: dict[str, Any]
+) -> None:
+    """Answers that are fine alone but not together are refused, naming the question to change."""
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context=answers)
+    assert result.exit_code != 0
+    (line,) = error_lines(capfd.readouterr().err)
+    assert line.startswith(f"error: {question}=")
+
+
+@pytest.mark.parametrize("answers", VALID_ANSWERS.values(), ids=VALID_ANSWERS.keys())
+def test_unusual_valid_answer_is_accepted(cookies: Any, answers: dict[str, str]) -> None:
+    """Edge values inside the allowed ranges generate a project."""
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION, **answers})
+    assert result.exit_code == 0, result.exception
+    assert result.project_path.is_dir()
+
+
+def cookiecutter_cli(*args: str, output_dir: Path, template: Path = TEMPLATE_DIR) -> subprocess.CompletedProcess[str]:
+    """Run the real cookiecutter command line, as a portal does."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(template), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_cli_refuses_bad_answer_without_traceback(tmp_path: Path) -> None:
+    """From the command line, a bad answer prints the hook's one line, no Python traceback, and leaves nothing."""
+    result = cookiecutter_cli("project_slug=Bad Slug", f"go_version={GO_VERSION}", output_dir=tmp_path)
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        'error: project_slug="Bad Slug" is not allowed: '
+        "1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit"
+    ]
+    # Cookiecutter 2.7 logs its own FailedHookException traceback after the hook's line; the hook adds none.
+    assert "InvalidAnswer" not in result.stdout + result.stderr
+    assert output_entries(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "answers", [{"project_name": "!!!"}, {"project_slug": ""}], ids=["name-without-letters", "empty"]
+)
+def test_empty_slug_is_refused_before_generation(tmp_path: Path, answers: dict[str, str]) -> None:
+    """A slug that renders empty is refused by cookiecutter itself, before any file is written."""
+    result = cookiecutter_cli(*(f"{key}={value}" for key, value in answers.items()), output_dir=tmp_path)
+    assert result.returncode != 0
+    assert output_entries(tmp_path) == []
+
+
+PORTAL_BOOLEANS = {
+    "true": True,
+    "TRUE": True,
+    "yes": True,
+    "Y": True,
+    "1": True,
+    "false": False,
+    "False": False,
+    "no": False,
+    "N": False,
+    "0": False,
+}
+
+
+@pytest.mark.parametrize(("spelling", "meaning"), PORTAL_BOOLEANS.items(), ids=PORTAL_BOOLEANS.keys())
+def test_cli_string_booleans_mean_what_they_say(tmp_path: Path, spelling: str, meaning: bool) -> None:
+    """A portal's key=value strings switch the options like JSON booleans do."""
+    result = cookiecutter_cli(
+        f"https_client={spelling}",
+        f"prometheus_metrics={spelling}",
+        f"go_version={GO_VERSION}",
+        "project_slug=portal-service",
+        output_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "portal-service"
+    assert ("ca-certificates.crt" in (project / "Dockerfile").read_text()) == meaning
+    assert (project / "metrics.go").exists() == meaning
+
+
+def test_cli_refuses_a_boolean_it_cannot_read(tmp_path: Path) -> None:
+    """An unreadable boolean on the command line is refused before anything is written (by cookiecutter itself)."""
+    result = cookiecutter_cli("https_client=maybe", f"go_version={GO_VERSION}", output_dir=tmp_path)
+    assert result.returncode != 0
+    assert "maybe provided for variable https_client could not be converted to a boolean" in result.stderr
+    assert output_entries(tmp_path) == []
+
+
+def template_copy_with(tmp_path: Path, answers: dict[str, Any]) -> Path:
+    """Copy the template and write answers into its cookiecutter.json, as Backstage does."""
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*_cache"))
+    config_path = template / "cookiecutter.json"
+    config = json.loads(config_path.read_text())
+    config.update(answers)
+    config_path.write_text(json.dumps(config, indent=2))
+    return template
+
+
+@pytest.mark.parametrize(("spelling", "meaning"), [("false", False), ("No", False), ("yes", True), ("1", True)])
+def test_string_booleans_written_into_cookiecutter_json_mean_what_they_say(
+    tmp_path: Path, spelling: str, meaning: bool
+) -> None:
+    """A portal that writes "false" into cookiecutter.json itself gets the option off, not a truthy string."""
+    template = template_copy_with(
+        tmp_path, {"https_client": spelling, "prometheus_metrics": spelling, "go_version": GO_VERSION}
+    )
+    out = tmp_path / "out"
+    result = cookiecutter_cli(output_dir=out, template=template)
+    assert result.returncode == 0, result.stderr
+    project = out / "go-scratch-service"
+    assert ("ca-certificates.crt" in (project / "Dockerfile").read_text()) == meaning
+    assert (project / "metrics.go").exists() == meaning
+
+
+def test_unreadable_string_boolean_in_cookiecutter_json_is_refused(tmp_path: Path) -> None:
+    """A string that is no boolean, written into cookiecutter.json, is refused by the hook in one line."""
+    template = template_copy_with(tmp_path, {"vendor_dependencies": "maybe", "go_version": GO_VERSION})
+    out = tmp_path / "out"
+    result = cookiecutter_cli(output_dir=out, template=template)
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        'error: vendor_dependencies="maybe" is not allowed: true/false, yes/no, y/n or 1/0 (any case)'
+    ]
+    assert "InvalidAnswer" not in result.stderr
+    assert output_entries(out) == []
