@@ -1,0 +1,66 @@
+"""The template repository itself: its checks pass, its pins hold, and its documented commands are the real ones."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+from tests.conftest import TEMPLATE_DIR, require_tool, run
+
+
+def repository_files() -> list[str]:
+    """The files git tracks or would track (untracked but not ignored)."""
+    output = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=TEMPLATE_DIR)
+    return [name for name in output.splitlines() if (TEMPLATE_DIR / name).is_file()]
+
+
+def test_ci_runs_the_test_command_from_the_readme() -> None:
+    """`.ci/run` ends with the README's test command, so CI tests what newcomers run."""
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    section = readme.split("## Run the tests", 1)[1]
+    (command,) = re.findall(r"```sh\n(.+?)\n```", section, re.DOTALL)[:1]
+    ci_commands = [line for line in (TEMPLATE_DIR / ".ci" / "run").read_text().splitlines() if line.strip()]
+    assert ci_commands[-1] == command
+
+
+def test_readme_demo_command_exists() -> None:
+    """The README's generate-and-run command names a script that is in the repository."""
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    section = readme.split("## Try it", 1)[1]
+    (command,) = re.findall(r"```sh\n(.+?)\n```", section, re.DOTALL)[:1]
+    assert command == "bash scripts/demo.sh"
+    assert (TEMPLATE_DIR / "scripts" / "demo.sh").is_file()
+
+
+def test_python_dependencies_are_pinned() -> None:
+    """Every Python dependency is pinned to one version, so a test run today is the one of tomorrow."""
+    project = tomllib.loads((TEMPLATE_DIR / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [r for group in project["optional-dependencies"].values() for r in group]
+    unpinned = [r for r in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", r)]
+    assert unpinned == []
+
+
+def test_template_repository_passes_its_pre_commit_hooks(tmp_path: Path) -> None:
+    """The repository's own pre-commit hooks (ruff, shellcheck, JSON) pass on every file."""
+    pre_commit = require_tool("pre-commit")
+    copy = tmp_path / "repo"
+    for name in repository_files():
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_DIR / name, target)
+    run(["git", "init", "--quiet"], cwd=copy)
+    run(["git", "add", "--all"], cwd=copy)
+    result = subprocess.run(
+        [pre_commit, "run", "--all-files", "--show-diff-on-failure"],
+        cwd=copy,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
