@@ -13,10 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Every answer, rendered as JSON data (never as code) and read back.
-ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')
+# Every answer, rendered as JSON data (never as code) and read back. Triple single quotes on
+# purpose: Jinja's tojson escapes ' as \u0027, so no answer can end this string early.
+ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+# Directories whose files all have conditional names (CI, Kubernetes). Cookiecutter skips a file
+# whose name renders empty but still creates its directory, so an unchosen option leaves these
+# empty; deepest first, so that a parent left empty goes too.
+OPTIONAL_DIRECTORIES = (".github/workflows", ".github", "deploy/kubernetes", "deploy")
 
 
 class HookError(RuntimeError):
@@ -55,6 +61,14 @@ def vendor_dependencies(project: Path) -> None:
         raise HookError(f"`go mod vendor` failed: {detail}")
 
 
+def remove_empty_directories(project: Path) -> None:
+    """Remove the optional directories that unchosen files left empty (portals without hooks keep them)."""
+    for name in OPTIONAL_DIRECTORIES:
+        directory = project / name
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
 def print_next_steps(project: Path) -> None:
     """Tell the user how to run what they just generated."""
     info(f"Created {project.name}. Next: cd {project.name} && make help")
@@ -70,6 +84,7 @@ def main() -> int:
             strip_ca_certificates(project / "Dockerfile")
         if vendoring:
             vendor_dependencies(project)
+        remove_empty_directories(project)
     except HookError as err:
         error(str(err))
         return 1

@@ -13,8 +13,9 @@ import sys
 import unicodedata
 from typing import Any, NamedTuple
 
-# Every answer, rendered as JSON data (never as code) and read back.
-ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')
+# Every answer, rendered as JSON data (never as code) and read back. Triple single quotes on
+# purpose: Jinja's tojson escapes ' as \u0027, so no answer can end this string early.
+ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -26,6 +27,16 @@ GO_VERSION = re.compile(r"^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$")
 MIN_GO_MINOR = 22  # the skeleton uses Go 1.22 routing patterns ("GET /{$}")
 METRICS_MIN_GO_MINOR = 26  # prometheus/client_golang v1.25 requires go 1.26
 MIN_PORT, MAX_PORT = 1024, 65535  # unprivileged: the service runs as nobody with no capabilities
+
+# A Backstage entity reference: [kind:][namespace/]name, each part within Backstage's own limits
+# (kind: a letter then letters and digits; namespace: a DNS label; name: 1-63 of [a-zA-Z0-9]
+# separated by -_.). The Backstage Software Template uses the very same pattern.
+OWNER = re.compile(
+    r"^([a-zA-Z][a-zA-Z0-9]{0,62}:)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,61}[a-zA-Z0-9])?$"
+)
+LIFECYCLES = ("experimental", "production", "deprecated")
+CI_SYSTEMS = ("github", "gitlab", "none")
+TEMPLATE_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 # Module path rules of the go command (golang.org/x/mod/module.CheckPath).
 MODULE_PATH_CHARS = re.compile(r"^[A-Za-z0-9._~-]+$")
@@ -39,6 +50,7 @@ class InvalidAnswer(ValueError):
     """An answer that cannot produce a working project."""
 
     def __init__(self, question: str, value: object, allowed: str) -> None:
+        """Word the error as `question=value is not allowed: allowed`."""
         super().__init__(f"{question}={json.dumps(value, ensure_ascii=False)} is not allowed: {allowed}")
 
 
@@ -52,6 +64,10 @@ class Answers(NamedTuple):
     https_client: bool
     vendor_dependencies: bool
     prometheus_metrics: bool
+    owner: str
+    lifecycle: str
+    ci: str
+    kubernetes: bool
 
 
 def check_text(question: str, value: object, max_length: int) -> str:
@@ -143,6 +159,32 @@ def check_bool(question: str, value: object) -> bool:
     raise InvalidAnswer(question, value, BOOLEAN_HINT)
 
 
+def check_owner(value: object) -> str:
+    """Accept a Backstage entity reference to a group or user, e.g. team-platform or group:default/team-platform."""
+    if not isinstance(value, str) or not OWNER.match(value):
+        raise InvalidAnswer(
+            "owner",
+            value,
+            "a Backstage entity reference such as team-platform or group:default/team-platform "
+            "(name: 1-63 letters and digits separated by - _ or .)",
+        )
+    return value
+
+
+def check_choice(question: str, value: object, choices: tuple[str, ...]) -> str:
+    """Accept exactly one of the choices."""
+    if value not in choices:
+        raise InvalidAnswer(question, value, f"one of {', '.join(choices)}")
+    return str(value)
+
+
+def check_template_version(value: object) -> str:
+    """Accept the template release as MAJOR.MINOR.PATCH."""
+    if not isinstance(value, str) or not TEMPLATE_VERSION.match(value):
+        raise InvalidAnswer("version", value, "a template release as MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    return value
+
+
 def check_answers(raw: dict[str, Any]) -> Answers:
     """Check every answer and the combinations between them."""
     check_text("project_name", raw["project_name"], max_length=80)
@@ -155,7 +197,12 @@ def check_answers(raw: dict[str, Any]) -> Answers:
         https_client=check_bool("https_client", raw["https_client"]),
         vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
         prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
+        owner=check_owner(raw["owner"]),
+        lifecycle=check_choice("lifecycle", raw["lifecycle"], LIFECYCLES),
+        ci=check_choice("ci", raw["ci"], CI_SYSTEMS),
+        kubernetes=check_bool("kubernetes", raw["kubernetes"]),
     )
+    check_template_version(raw["version"])
     if answers.prometheus_metrics and answers.go_minor < METRICS_MIN_GO_MINOR:
         raise InvalidAnswer(
             "go_version",

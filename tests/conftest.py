@@ -7,18 +7,22 @@ the generated projects build without downloading another toolchain.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.golang_image import local_go_version
+from tests.support.docker import engine_available
+from tests.support.golang_image import ensure_golang_image, local_go_version
 
 # Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -91,3 +95,27 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{name} is not installed; .ci/run must install it")
     pytest.skip(f"{name} is not installed")
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on path, across processes (xdist workers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def golang_image() -> str:
+    """Require a Docker engine that answers and the golang build image (built locally if absent); return its tag."""
+    if not engine_available():
+        message = "no Docker engine answers: run scripts/docker-engine.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with file_lock(Path(tempfile.gettempdir()) / "go-scratch-service-golang-image.lock"):
+        return ensure_golang_image()

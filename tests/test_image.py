@@ -13,7 +13,6 @@ Containers use only ``--network host`` (the service on a free port, called on
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -22,18 +21,16 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR, Bake, bake_with, require_tool, run
+from tests.conftest import TEMPLATE_DIR, Bake, bake_with, file_lock, require_tool, run
 from tests.support.docker import (
     DOCKER,
     HARDENED,
@@ -46,7 +43,6 @@ from tests.support.docker import (
     container_inspect,
     container_logs,
     docker,
-    engine_available,
     exported_files,
     find_step,
     host_pid,
@@ -60,7 +56,6 @@ from tests.support.docker import (
     wait_for_health,
     wait_for_log,
 )
-from tests.support.golang_image import ensure_golang_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -155,18 +150,6 @@ def variant_param(variant: Variant) -> Any:
 
 
 # --- Small helpers --------------------------------------------------------------------
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on path, across processes (xdist workers)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def record_measurement(variant: str, **values: float | int | bool | None) -> None:
@@ -295,20 +278,8 @@ class Serving:
     port: int
 
 
-@pytest.fixture(scope="session")
-def engine() -> str:
-    """Require a Docker engine that answers and the golang build image; return that image's tag."""
-    if not engine_available():
-        message = "no Docker engine answers: run scripts/docker-engine.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with file_lock(Path(tempfile.gettempdir()) / "go-scratch-service-golang-image.lock"):
-        return ensure_golang_image()
-
-
 @pytest.fixture(scope="session", params=[variant_param(v) for v in VARIANTS])
-def image(request: pytest.FixtureRequest, engine: str, cookies_session: Any) -> Iterator[BuiltImage]:
+def image(request: pytest.FixtureRequest, golang_image: str, cookies_session: Any) -> Iterator[BuiltImage]:
     """Bake a variant and build its image, once per session."""
     variant: Variant = request.param
     project = bake_with(cookies_session, variant.bake_answers)
@@ -374,7 +345,7 @@ def rebuild(image: BuiltImage, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
-def probe(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def probe(golang_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the HTTPS trust probe on the host: a static linux/amd64 binary."""
     output = tmp_path_factory.mktemp("https-probe") / "probe"
     run(
@@ -609,7 +580,7 @@ class TestBuild:
             assert download is not None
             assert download.cached, "the module download layer was rebuilt"
 
-    def test_vendored_project_without_vendor_dir_fails_clearly(self, engine: str, bake: Bake) -> None:
+    def test_vendored_project_without_vendor_dir_fails_clearly(self, golang_image: str, bake: Bake) -> None:
         """Building a vendored project whose vendor/ is missing stops with the fix to apply."""
         project = bake(module_path=MODULE_PATH, vendor_dependencies=True, prometheus_metrics=True)
         shutil.rmtree(project / "vendor")
@@ -620,7 +591,7 @@ class TestBuild:
         finally:
             remove_images(tag)
 
-    def test_cache_mounts_are_where_go_keeps_its_caches(self, engine: str, bake: Bake) -> None:
+    def test_cache_mounts_are_where_go_keeps_its_caches(self, golang_image: str, bake: Bake) -> None:
         """The build stage's GOCACHE and GOMODCACHE are the Dockerfile's cache mount targets."""
         project = bake()
         targets = set(re.findall(r"--mount=type=cache,target=(\S+)", (project / "Dockerfile").read_text()))
@@ -633,7 +604,7 @@ class TestBuild:
         assert set(result.stdout.split()) == targets == {"/root/.cache/go-build", "/go/pkg/mod"}
 
     @pytest.mark.xdist_group("image-arm64")
-    def test_arm64_cross_build_holds_arm64_binary(self, engine: str, bake: Bake) -> None:
+    def test_arm64_cross_build_holds_arm64_binary(self, golang_image: str, bake: Bake) -> None:
         """--platform linux/arm64 cross-compiles on amd64: an arm64 image with a static arm64 binary."""
         project = bake()
         tag = image_tag("arm64")
@@ -659,7 +630,7 @@ class TestImageTestTarget:
     # `make docker-build` builds on Docker's default network: only variants whose build needs none.
     @pytest.mark.parametrize("variant", [variant_param(v) for v in VARIANTS if v.build_network == "none"])
     def test_make_image_test_passes(
-        self, variant: Variant, engine: str, bake: Bake, structure_test: str, docker_first_on_path: str
+        self, variant: Variant, golang_image: str, bake: Bake, structure_test: str, docker_first_on_path: str
     ) -> None:
         """`make image-test` builds the image and container-structure-test passes on it."""
         project = bake(**variant.bake_answers)

@@ -82,16 +82,6 @@ func (s *service) wait(t *testing.T, within time.Duration) error {
 	}
 }
 
-// running reports whether run has not returned yet.
-func (s *service) running() bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
 // freePort asks the kernel for a port that is free right now.
 func freePort(t *testing.T) int {
 	t.Helper()

@@ -21,6 +21,7 @@ repository root to build it and print its tag.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -208,10 +209,8 @@ def import_image(docker: str, tag: str, version: str, goroot: Path) -> None:
     except BrokenPipeError:
         pass  # docker import exited early; its exit status reports why
     finally:
-        try:
+        with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
-        except BrokenPipeError:
-            pass
     if process.wait() != 0:
         raise RuntimeError(f"docker import of {tag} failed (exit status {process.returncode})")
 

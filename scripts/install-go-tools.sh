@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install the pinned Go tools that the tests run on generated projects.
+#
+#   golangci-lint  lints every generated variant (gosec among its linters)
+#   actionlint     checks the generated GitHub Actions workflow
+#   kustomize      builds the generated Kubernetes base
+#
+# Each is built from source with `go install` through the Go module proxy, so
+# nothing is downloaded from GitHub. Idempotent: a tool whose binary already
+# carries the pinned version is left alone. Binaries go to $GOBIN, or to
+# $(go env GOPATH)/bin when GOBIN is unset; put that directory on PATH.
+set -euo pipefail
+
+# module path of the command  pinned version
+readonly TOOLS=(
+  "github.com/golangci/golangci-lint/v2/cmd/golangci-lint v2.15.0"
+  "github.com/rhysd/actionlint/cmd/actionlint v1.7.12"
+  "sigs.k8s.io/kustomize/kustomize/v5 v5.8.2"
+)
+
+log() { printf 'install-go-tools: %s\n' "$*" >&2; }
+
+command -v go >/dev/null 2>&1 || { log "error: the go command is not on PATH"; exit 1; }
+
+gobin="${GOBIN:-$(go env GOPATH)/bin}"
+
+# installed_version BINARY prints the module version a Go binary was built from, or nothing.
+installed_version() {
+  [[ -x "$1" ]] || return 0
+  go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+}
+
+for tool in "${TOOLS[@]}"; do
+  read -r package version <<<"$tool"
+  name="$(basename "$package")"
+  [[ "$name" =~ ^v[0-9]+$ ]] && name="$(basename "$(dirname "$package")")"
+  if [[ "$(installed_version "$gobin/$name")" == "$version" ]]; then
+    log "$name $version already installed"
+    continue
+  fi
+  log "installing $name $version"
+  GOBIN="$gobin" go install "$package@$version"
+done
+
+echo "Go tools are in $gobin"

@@ -1,0 +1,325 @@
+"""CI of the generated project: the GitHub workflow, GitLab pipeline, dependency updates and pre-commit hooks.
+
+Each file is checked by the tool its users rely on (actionlint with shellcheck, check-jsonschema's
+bundled GitHub, Dependabot, GitLab CI and Renovate schemas), and its jobs are read back to show
+they lint, test with the race detector and build the image with a BuildKit cache. The pre-commit
+configuration is installed and run for real on a generated project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, bake_with, require_tool, run
+from tests.support.template import load_hook
+
+INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-go-tools.sh"
+GOLANGCI_LINT_VERSION = re.search(r"golangci-lint/v2/cmd/golangci-lint (v\S+)\"", INSTALL_SCRIPT.read_text()).group(1)
+CI_FILES = {
+    "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
+    "gitlab": [".gitlab-ci.yml", "renovate.json"],
+    "none": [],
+}
+ALL_CI_FILES = sorted({name for names in CI_FILES.values() for name in names})
+
+
+@pytest.fixture(scope="module")
+def github_project(cookies_session: Any) -> Path:
+    """A project with GitHub Actions (the default)."""
+    return bake_with(cookies_session, {"ci": "github"})
+
+
+@pytest.fixture(scope="module")
+def gitlab_project(cookies_session: Any) -> Path:
+    """A project with GitLab CI, vendoring its one dependency."""
+    return bake_with(cookies_session, {"ci": "gitlab", "vendor_dependencies": True, "prometheus_metrics": True})
+
+
+def load(path: Path) -> Any:
+    """Parse a YAML (or JSON) file."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def check_schema(schema: str, path: Path, *options: str) -> None:
+    """Validate a file against one of check-jsonschema's bundled schemas; fail with its output otherwise."""
+    tool = require_tool("check-jsonschema")
+    output = run([tool, "--builtin-schema", schema, *options, str(path)], cwd=path.parent)
+    assert "ok -- validation done" in output
+
+
+# --- Which files each answer brings --------------------------------------------------
+
+
+@pytest.mark.parametrize("ci", CI_FILES)
+def test_ci_answer_brings_only_its_files(bake: Bake, ci: str) -> None:
+    """Each ci answer brings its own CI and dependency-update files, and none of the others."""
+    project = bake(ci=ci)
+    present = [name for name in ALL_CI_FILES if (project / name).exists()]
+    assert present == sorted(CI_FILES[ci])
+    if ci != "github":
+        assert not (project / ".github").exists()
+
+
+@pytest.fixture(scope="module")
+def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The pre-generation hook, rendered with the default answers and imported."""
+    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
+
+
+@pytest.mark.parametrize("value", ["jenkins", "GitHub", "", None])
+def test_unknown_ci_is_refused(pre_gen: ModuleType, value: object) -> None:
+    """A ci answer other than github, gitlab or none is refused in one line naming the choices."""
+    with pytest.raises(pre_gen.InvalidAnswer, match=r"^ci=.* is not allowed: one of github, gitlab, none$"):
+        pre_gen.check_answers({**pre_gen.ANSWERS, "ci": value})
+
+
+# --- GitHub Actions ---------------------------------------------------------------------
+
+
+def workflow(project: Path) -> dict[str, Any]:
+    """The generated workflow."""
+    return load(project / ".github" / "workflows" / "ci.yml")
+
+
+def steps(project: Path, job: str) -> list[dict[str, Any]]:
+    """The steps of one workflow job."""
+    return workflow(project)["jobs"][job]["steps"]
+
+
+def step_using(project: Path, job: str, action: str) -> dict[str, Any]:
+    """The one step of a job that uses an action (owner/name, any version)."""
+    (step,) = [s for s in steps(project, job) if s.get("uses", "").startswith(f"{action}@")]
+    return step
+
+
+def scripts(project: Path, job: str) -> str:
+    """Every run: script of a job, joined."""
+    return "\n".join(s["run"] for s in steps(project, job) if "run" in s)
+
+
+def test_github_workflow_passes_actionlint(github_project: Path) -> None:
+    """Actionlint (with shellcheck on the run: scripts) finds nothing in the workflow."""
+    actionlint = require_tool("actionlint")
+    require_tool("shellcheck")  # actionlint checks run: scripts only when shellcheck is on PATH
+    run([actionlint, "-color=false", ".github/workflows/ci.yml"], cwd=github_project)
+
+
+def test_github_workflow_matches_the_schema(github_project: Path) -> None:
+    """The workflow validates against the GitHub workflow schema bundled with check-jsonschema."""
+    check_schema("vendor.github-workflows", github_project / ".github" / "workflows" / "ci.yml")
+
+
+def test_github_workflow_keeps_its_expressions(github_project: Path) -> None:
+    """The ${{ }} expressions reach the workflow intact: escaped in the template, not rendered."""
+    text = (github_project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert "${{ github.sha }}" in text
+    assert "${{ github.workflow }}-${{ github.ref }}" in text
+    assert "raw %}" not in text
+
+
+def test_github_lint_job_runs_gofmt_vet_and_golangci_lint(github_project: Path) -> None:
+    """The lint job checks formatting, runs go vet, and golangci-lint at the pinned version."""
+    lint = scripts(github_project, "lint")
+    assert "gofmt -l" in lint
+    assert "go vet ./..." in lint
+    golangci = step_using(github_project, "lint", "golangci/golangci-lint-action")
+    assert golangci["with"]["version"] == GOLANGCI_LINT_VERSION
+    assert step_using(github_project, "lint", "actions/setup-go")["with"]["go-version-file"] == "go.mod"
+
+
+def test_github_test_job_uses_the_race_detector(github_project: Path) -> None:
+    """The test job runs every package's tests with -race."""
+    assert "go test -race ./..." in scripts(github_project, "test")
+
+
+def test_github_image_job_builds_with_buildkit_cache(github_project: Path) -> None:
+    """After lint and test pass, the image is built by BuildKit (buildx) with the Actions cache in and out."""
+    jobs = workflow(github_project)["jobs"]
+    assert sorted(jobs["image"]["needs"]) == ["lint", "test"]
+    step_using(github_project, "image", "docker/setup-buildx-action")
+    build = step_using(github_project, "image", "docker/build-push-action")["with"]
+    assert build["cache-from"] == "type=gha"
+    assert build["cache-to"] == "type=gha,mode=max"
+    assert build["context"] == "."
+    assert build["build-args"] == "VERSION=${{ github.sha }}"
+
+
+def test_github_workflow_is_least_privileged(github_project: Path) -> None:
+    """The workflow token can only read, and checkouts do not keep credentials."""
+    assert workflow(github_project)["permissions"] == {"contents": "read"}
+    for job in workflow(github_project)["jobs"]:
+        assert step_using(github_project, job, "actions/checkout")["with"]["persist-credentials"] is False
+
+
+def test_dependabot_updates_modules_images_and_actions(github_project: Path) -> None:
+    """Dependabot's config is valid and covers Go modules, Docker base images and GitHub Actions."""
+    path = github_project / ".github" / "dependabot.yml"
+    check_schema("vendor.dependabot", path)
+    updates = load(path)["updates"]
+    assert sorted(update["package-ecosystem"] for update in updates) == ["docker", "github-actions", "gomod"]
+    assert all(update["directory"] == "/" for update in updates)
+
+
+# --- GitLab CI ------------------------------------------------------------------------------
+
+
+def pipeline(project: Path) -> dict[str, Any]:
+    """The generated GitLab pipeline."""
+    return load(project / ".gitlab-ci.yml")
+
+
+def job_script(job: dict[str, Any]) -> str:
+    """A GitLab job's before_script and script, as the shell runs them."""
+    return "\n".join([*job.get("before_script", []), *job["script"]])
+
+
+def test_gitlab_pipeline_matches_the_schema(gitlab_project: Path) -> None:
+    """The pipeline validates against the GitLab CI schema bundled with check-jsonschema."""
+    check_schema("vendor.gitlab-ci", gitlab_project / ".gitlab-ci.yml", "--data-transform", "gitlab-ci")
+
+
+def test_gitlab_pipeline_has_the_same_stages(gitlab_project: Path) -> None:
+    """Like the GitHub workflow: lint (gofmt, vet, pinned golangci-lint), test with -race, image with BuildKit cache."""
+    config = pipeline(gitlab_project)
+    assert config["stages"] == ["lint", "test", "build"]
+    assert config["variables"]["GO_VERSION"] == GO_VERSION
+    assert config["variables"]["GOLANGCI_LINT_VERSION"] == GOLANGCI_LINT_VERSION
+    lint, test, image = config["lint"], config["test"], config["build-image"]
+    assert (lint["stage"], test["stage"], image["stage"]) == ("lint", "test", "build")
+    assert "gofmt -l" in job_script(lint)
+    assert "go vet ./..." in job_script(lint)
+    assert "golangci-lint run" in job_script(lint)
+    assert "go test -race ./..." in job_script(test)
+    build = job_script(image)
+    assert "docker buildx build" in build
+    assert '--cache-from "type=registry' in build
+    assert '--cache-to "type=registry' in build
+
+
+def test_gitlab_job_scripts_pass_shellcheck(gitlab_project: Path, tmp_path: Path) -> None:
+    """Every job's shell lines, run as one POSIX sh script, pass shellcheck."""
+    shellcheck = require_tool("shellcheck")
+    config = pipeline(gitlab_project)
+    jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
+    assert sorted(jobs) == ["build-image", "lint", "test"]
+    for name, job in jobs.items():
+        script = tmp_path / f"{name}.sh"
+        script.write_text(f"#!/bin/sh\nset -e\n{job_script(job)}\n", encoding="utf-8")
+        run([shellcheck, "--shell=sh", str(script)], cwd=tmp_path)
+
+
+def renovate_pattern(expression: str) -> re.Pattern[str]:
+    """Compile a Renovate (RE2) regex in Python: named groups are written (?<name>...) there."""
+    return re.compile(expression.replace("(?<", "(?P<"))
+
+
+def test_renovate_updates_modules_images_and_go(gitlab_project: Path) -> None:
+    """Renovate's config is valid, covers Go modules, Dockerfile and GitLab CI images, and finds the Go release."""
+    path = gitlab_project / "renovate.json"
+    check_schema("vendor.renovate", path)
+    config = json.loads(path.read_text(encoding="utf-8"))
+    assert {"gomod", "dockerfile", "gitlabci"} <= set(config["enabledManagers"])
+    (manager,) = config["customManagers"]
+    found = {}
+    for name in ("Dockerfile", ".gitlab-ci.yml"):
+        text = (gitlab_project / name).read_text(encoding="utf-8")
+        matches = [m for expression in manager["matchStrings"] for m in renovate_pattern(expression).finditer(text)]
+        found[name] = [m.group("currentValue") for m in matches]
+    assert found == {"Dockerfile": [GO_VERSION], ".gitlab-ci.yml": [GO_VERSION]}
+
+
+# --- pre-commit ----------------------------------------------------------------------------
+
+
+def pre_commit_pins() -> dict[str, str]:
+    """The versions that pyproject.toml pins for the PyPI tools the hooks install."""
+    dev = tomllib.loads((TEMPLATE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = [entry.split("#")[0].strip() for entry in dev["optional-dependencies"]["dev"]]
+    return dict(pin.split("==") for pin in pins if "==" in pin)
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab", "none"])
+def test_pre_commit_hooks_need_no_github(bake: Bake, ci: str) -> None:
+    """Every hook is local: system tools or PyPI packages pinned as the template's own tests pin them."""
+    config = load(bake(ci=ci) / ".pre-commit-config.yaml")
+    (repo,) = config["repos"]
+    assert repo["repo"] == "local"
+    pins = pre_commit_pins()
+    for hook in repo["hooks"]:
+        assert hook["language"] in {"system", "python"}, hook["id"]
+        for dependency in hook.get("additional_dependencies", []):
+            name, version = dependency.split("==")
+            assert pins.get(name) == version, dependency
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(project: Path, *args: str) -> str:
+    """Run git in the project with a fixed identity."""
+    return run(["git", *args], cwd=project, env=GIT_IDENTITY)
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private pre-commit cache for this run, shared by the xdist workers (pre-commit locks it): envs built once."""
+    base = tmp_path_factory.getbasetemp()
+    home = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "pre-commit-home"
+    home.mkdir(exist_ok=True)
+    return {"PRE_COMMIT_HOME": str(home)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_pre_commit_runs_clean_on_a_new_project(bake: Bake, pre_commit_home: dict[str, str], ci: str) -> None:
+    """pre-commit installs into a new repository and every hook passes on the generated files."""
+    pre_commit = require_tool("pre-commit")
+    require_tool("golangci-lint")
+    project = bake(ci=ci, prometheus_metrics=True)
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    run([pre_commit, "install"], cwd=project, env=pre_commit_home)
+    assert (project / ".git" / "hooks" / "pre-commit").is_file()
+    output = run([pre_commit, "run", "--all-files", "--color=never"], cwd=project, env=pre_commit_home)
+    results = dict(re.findall(r"^(.+?)\.{2,}(Passed|Failed|Skipped)$", output, re.MULTILINE))
+    hooks = load(project / ".pre-commit-config.yaml")["repos"][0]["hooks"]
+    assert results == {hook["name"]: "Passed" for hook in hooks}, output
+
+
+@pytest.mark.slow
+def test_pre_commit_hook_stops_a_badly_formatted_commit(bake: Bake, pre_commit_home: dict[str, str]) -> None:
+    """The installed hook refuses a commit with unformatted Go and gofmt fixes the file."""
+    pre_commit = require_tool("pre-commit")
+    require_tool("golangci-lint")
+    project = bake(ci="none")
+    git(project, "init", "--quiet")
+    run([pre_commit, "install"], cwd=project, env=pre_commit_home)
+    (project / "extra.go").write_text("package main\nfunc  extra( ) int {return 1}\n", encoding="utf-8")
+    git(project, "add", "--all")
+    commit = subprocess.run(
+        ["git", "commit", "--quiet", "-m", "unformatted"],
+        cwd=project,
+        env={**os.environ, **GIT_IDENTITY, **pre_commit_home},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert commit.returncode != 0
+    assert "gofmt" in commit.stdout + commit.stderr
+    assert "func extra() int { return 1 }" in (project / "extra.go").read_text(encoding="utf-8")

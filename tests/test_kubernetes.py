@@ -1,0 +1,207 @@
+"""Kubernetes: the kustomize base is valid for the API server and runs under the restricted Pod Security profile.
+
+Every manifest is checked with kubernetes-validate --strict (bundled Kubernetes schemas; unknown
+fields are errors), the base is built with kustomize itself, and the security context, probes,
+resources and shutdown timing are asserted field by field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import GO_VERSION, Bake, bake_with, require_tool, run
+from tests.support.template import load_hook
+
+PORT = 9090  # not the default, so that the answer is seen to reach the manifests
+MANIFESTS = ("deployment.yaml", "service.yaml", "pdb.yaml")
+NOBODY = 65534
+DURATION = re.compile(r"^(\d+)(s|m)$")
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session: Any) -> Path:
+    """A project with Kubernetes manifests (the default) on a non-default port."""
+    return bake_with(cookies_session, {"port": str(PORT)})
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Parse one YAML document."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def manifest(project: Path, name: str) -> dict[str, Any]:
+    """Parse one manifest of the base."""
+    return load(project / "deploy" / "kubernetes" / name)
+
+
+def pod_spec(project: Path) -> dict[str, Any]:
+    """The Deployment's pod template spec."""
+    return manifest(project, "deployment.yaml")["spec"]["template"]["spec"]
+
+
+def container(project: Path) -> dict[str, Any]:
+    """The Deployment's only container."""
+    (only,) = pod_spec(project)["containers"]
+    return only
+
+
+def environment(project: Path) -> dict[str, str]:
+    """The container's environment variables with plain values."""
+    return {item["name"]: item["value"] for item in container(project)["env"] if "value" in item}
+
+
+def seconds(duration: str) -> int:
+    """Read a Go duration of whole seconds or minutes, such as 5s or 1m."""
+    match = DURATION.match(duration)
+    assert match, f"unexpected duration {duration!r}"
+    return int(match.group(1)) * (60 if match.group(2) == "m" else 1)
+
+
+def kubernetes_validate(*paths: Path) -> str:
+    """Validate files with kubernetes-validate --strict; fail the test with its output on any error."""
+    tool = require_tool("kubernetes-validate")
+    return run([tool, "--strict", *map(str, paths)], cwd=paths[0].parent)
+
+
+def test_every_manifest_passes_strict_validation(project: Path) -> None:
+    """Each manifest is a valid object of the Kubernetes API, with no unknown field."""
+    directory = project / "deploy" / "kubernetes"
+    output = kubernetes_validate(*(directory / name for name in MANIFESTS))
+    assert output.count(" passed for resource ") == len(MANIFESTS), output
+
+
+def test_strict_validation_catches_an_unknown_field(project: Path, tmp_path: Path) -> None:
+    """The validator really reads the fields: a misspelt one fails it (so the test above can fail)."""
+    broken = manifest(project, "deployment.yaml")
+    broken["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFileSystem"] = True
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    tool = require_tool("kubernetes-validate")
+    with pytest.raises(pytest.fail.Exception, match="readOnlyRootFileSystem"):
+        run([tool, "--strict", str(path)], cwd=tmp_path)
+
+
+def test_kustomization_lists_every_manifest(project: Path) -> None:
+    """The kustomization lists exactly the manifests beside it, and names the image to set."""
+    directory = project / "deploy" / "kubernetes"
+    kustomization = load(directory / "kustomization.yaml")
+    assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
+    assert kustomization["kind"] == "Kustomization"
+    assert sorted(kustomization["resources"]) == sorted(MANIFESTS)
+    assert sorted(p.name for p in directory.iterdir()) == sorted([*MANIFESTS, "kustomization.yaml"])
+    assert [image["name"] for image in kustomization["images"]] == [container(project)["image"]]
+
+
+def test_kustomize_build_is_valid(project: Path, tmp_path: Path) -> None:
+    """The kustomize build of the base is a Deployment, Service and PodDisruptionBudget that pass strict validation."""
+    kustomize = require_tool("kustomize")
+    built = run([kustomize, "build", "deploy/kubernetes"], cwd=project)
+    documents = list(yaml.safe_load_all(built))
+    assert sorted(document["kind"] for document in documents) == ["Deployment", "PodDisruptionBudget", "Service"]
+    (deployment,) = [document for document in documents if document["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "go-scratch-service:latest"
+    path = tmp_path / "built.yaml"
+    path.write_text(built, encoding="utf-8")
+    output = kubernetes_validate(path)
+    assert output.count(" passed for resource ") == len(documents), output
+
+
+def test_pod_runs_under_the_restricted_profile(project: Path) -> None:
+    """Pod and container security contexts satisfy the restricted Pod Security Standard, field by field."""
+    pod = pod_spec(project)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == NOBODY
+    assert pod["securityContext"]["runAsGroup"] == NOBODY
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    assert "volumes" not in pod
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        assert field not in pod, field
+    security = container(project)["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == NOBODY
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "privileged" not in security
+
+
+def test_image_user_is_the_pods_user(project: Path) -> None:
+    """The Dockerfile's numeric USER is the user the pod runs as, so runAsNonRoot can verify it."""
+    assert f"USER {NOBODY}:{NOBODY}" in (project / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_probes_use_the_health_endpoints(project: Path) -> None:
+    """Liveness asks /livez and readiness /readyz, on the port the service listens on."""
+    main = container(project)
+    ports = {port["name"]: port["containerPort"] for port in main["ports"]}
+    assert ports == {"http": PORT}
+    assert environment(project)["PORT"] == str(PORT)
+    assert main["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+
+
+def test_container_has_requests_and_limits(project: Path) -> None:
+    """CPU and memory are both requested and limited."""
+    resources = container(project)["resources"]
+    for kind in ("requests", "limits"):
+        assert set(resources[kind]) == {"cpu", "memory"}, kind
+
+
+def test_shutdown_fits_in_the_grace_period(project: Path) -> None:
+    """The preStop sleep needs no shell, and the grace period outlasts preStop, shutdown delay and timeout together."""
+    pre_stop = container(project)["lifecycle"]["preStop"]
+    assert list(pre_stop) == ["sleep"]  # no exec: the scratch image has no shell
+    env = environment(project)
+    budget = pre_stop["sleep"]["seconds"] + seconds(env["SHUTDOWN_DELAY"]) + seconds(env["SHUTDOWN_TIMEOUT"])
+    assert pod_spec(project)["terminationGracePeriodSeconds"] > budget
+
+
+def test_service_and_budget_select_the_pods(project: Path) -> None:
+    """The Service and the PodDisruptionBudget select the Deployment's pods; the Service targets the named port."""
+    deployment = manifest(project, "deployment.yaml")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= labels.items()
+    service = manifest(project, "service.yaml")
+    assert service["spec"]["selector"] == selector
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    budget = manifest(project, "pdb.yaml")
+    assert budget["spec"]["selector"]["matchLabels"] == selector
+    assert budget["spec"]["maxUnavailable"] < deployment["spec"]["replicas"]
+
+
+def test_catalog_finds_the_workload(project: Path) -> None:
+    """The catalog entry's kubernetes-id matches the label on every object, for Backstage's Kubernetes plugin."""
+    entity = load(project / "catalog-info.yaml")
+    kubernetes_id = entity["metadata"]["annotations"]["backstage.io/kubernetes-id"]
+    for name in MANIFESTS:
+        assert manifest(project, name)["metadata"]["labels"]["backstage.io/kubernetes-id"] == kubernetes_id, name
+
+
+@pytest.mark.parametrize("answer", [False, "no", "False"], ids=["boolean", "portal-no", "portal-False"])
+def test_kubernetes_off_leaves_no_manifests(bake: Bake, answer: object) -> None:
+    """With kubernetes off there is no deploy folder nor kubernetes-id in the catalog entry."""
+    project = bake(kubernetes=answer)
+    assert not (project / "deploy").exists()
+    assert "backstage.io/kubernetes-id" not in load(project / "catalog-info.yaml")["metadata"]["annotations"]
+
+
+@pytest.fixture(scope="module")
+def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The pre-generation hook, rendered with the default answers and imported."""
+    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
+
+
+def test_unreadable_kubernetes_answer_is_refused(pre_gen: ModuleType) -> None:
+    """An answer that is no boolean is refused, naming the question, the value and what is allowed."""
+    answers = {**pre_gen.ANSWERS, "kubernetes": "maybe"}
+    with pytest.raises(pre_gen.InvalidAnswer, match=r'^kubernetes="maybe" is not allowed: true/false'):
+        pre_gen.check_answers(answers)

@@ -1,0 +1,478 @@
+"""Portals: the catalog entry, the Backstage Software Template, and what a portal without hooks gives.
+
+Backstage's ``fetch:cookiecutter`` fetches only the project directory of the template (so no
+hooks), writes the step's ``values`` as the whole ``cookiecutter.json`` and runs cookiecutter with
+``--no-input``. The tests below evaluate the template's ``${{ }}`` expressions the way Backstage's
+Nunjucks does for these simple forms, lay the files out as that action does, and render with the
+real cookiecutter, hooks off.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+import pytest
+import yaml
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+
+from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
+from tests.support.docker import DockerError, build_image, remove_images
+from tests.support.template import load_hook
+
+COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]
+PUBLIC_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
+PRIVATE_KEYS = [key for key in COOKIECUTTER_JSON if key.startswith("__") and key != "__prompts__"]
+# Asked of nobody: portals record it as the template release.
+CONSTANT_KEYS = {"version"}
+
+BACKSTAGE_TEMPLATE_PATH = TEMPLATE_DIR / "backstage" / "template.yaml"
+BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load(BACKSTAGE_TEMPLATE_PATH.read_text(encoding="utf-8"))
+FETCH_CONTENTS = "{{cookiecutter and 'contents'}}"  # the directory name fetch:cookiecutter renders
+REPO_URL = "github.com?owner=acme&repo=billing"  # what Backstage's RepoUrlPicker gives
+
+# Backstage's own rule for metadata.name (catalog-model KubernetesValidatorFunctions.isValidObjectName).
+BACKSTAGE_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+SINGLE_EXPRESSION = re.compile(r"^\$\{\{(.+)\}\}$", re.DOTALL)
+
+
+# --- The Backstage template, evaluated -------------------------------------------
+
+
+def backstage_parameters() -> dict[str, dict[str, Any]]:
+    """Every form field of the template, from all its pages."""
+    fields: dict[str, dict[str, Any]] = {}
+    for page in BACKSTAGE_TEMPLATE["spec"]["parameters"]:
+        fields.update(page["properties"])
+    return fields
+
+
+def fetch_step() -> dict[str, Any]:
+    """The template's fetch:cookiecutter step."""
+    (step,) = [s for s in BACKSTAGE_TEMPLATE["spec"]["steps"] if s["action"] == "fetch:cookiecutter"]
+    return step
+
+
+def parse_repo_url(value: str) -> dict[str, str]:
+    """Backstage's parseRepoUrl filter for RepoUrlPicker values such as github.com?owner=acme&repo=billing."""
+    host, _, query = value.partition("?")
+    fields = {key: values[0] for key, values in parse_qs(query).items()}
+    return {"host": host, **fields}
+
+
+def scaffolder_environment() -> jinja2.Environment:
+    """A Jinja environment that reads ${{ }} like Backstage's scaffolder (Nunjucks with those delimiters)."""
+    environment = jinja2.Environment(
+        variable_start_string="${{", variable_end_string="}}", undefined=jinja2.ChainableUndefined
+    )
+    environment.filters["parseRepoUrl"] = parse_repo_url
+    return environment
+
+
+def form_answers(**overrides: Any) -> dict[str, Any]:
+    """What the form submits: each field's default, then the user's entries."""
+    answers = {name: field["default"] for name, field in backstage_parameters().items() if "default" in field}
+    return {**answers, "repoUrl": REPO_URL, **overrides}
+
+
+def backstage_values(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The fetch step's values as Backstage renders them: a lone ${{ }} keeps its type, undefined drops out."""
+    environment = scaffolder_environment()
+    values: dict[str, Any] = {}
+    for key, raw in fetch_step()["input"]["values"].items():
+        if isinstance(raw, str) and (single := SINGLE_EXPRESSION.match(raw)):
+            value = environment.compile_expression(single.group(1))(parameters=parameters)
+            if isinstance(value, jinja2.Undefined):
+                continue  # JSON.stringify drops undefined
+            values[key] = value
+        elif isinstance(raw, str):
+            values[key] = environment.from_string(raw).render(parameters=parameters)
+        else:
+            values[key] = raw
+    return values
+
+
+def isolated_config(tmp_path: Path) -> str:
+    """A cookiecutter user config that keeps its replay and clone folders inside tmp_path."""
+    config = tmp_path / "cookiecutterrc.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8"
+    )
+    return str(config)
+
+
+def render_like_backstage(tmp_path: Path, parameters: Mapping[str, Any]) -> Path:
+    """Generate a project as fetch:cookiecutter does: the fetched directory, values as cookiecutter.json, no hooks."""
+    template = tmp_path / "template"
+    url = fetch_step()["input"]["url"]
+    shutil.copytree((BACKSTAGE_TEMPLATE_PATH.parent / url).resolve(), template / FETCH_CONTENTS)
+    (template / "cookiecutter.json").write_text(json.dumps(backstage_values(parameters)), encoding="utf-8")
+    project = cookiecutter(
+        str(template),
+        no_input=True,
+        output_dir=str(tmp_path / "intermediate"),
+        accept_hooks=False,
+        config_file=isolated_config(tmp_path),
+    )
+    return Path(project)
+
+
+# --- Hooks, as users get them ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The pre-generation hook, rendered with the default answers and imported."""
+    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
+
+
+def hook_accepts(pre_gen: ModuleType, question: str, value: Any) -> bool:
+    """Tell whether the hook's checks accept value for question, the other answers being valid."""
+    answers = {
+        **COOKIECUTTER_JSON,
+        "project_slug": "svc",
+        "module_path": "example.com/svc",
+        "go_version": GO_VERSION,
+        "lifecycle": "experimental",
+        "ci": "github",
+        question: value,
+    }
+    try:
+        pre_gen.check_answers(answers)
+    except pre_gen.InvalidAnswer:
+        return False
+    return True
+
+
+# --- The catalog entry ---------------------------------------------------------------
+
+CATALOG_CASES: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "github-owner-ref": {
+        "project_slug": "billing",
+        "module_path": "github.com/acme/billing/v2",
+        "owner": "group:default/payments",
+        "lifecycle": "production",
+    },
+    "gitlab-subgroup": {
+        "project_slug": "ledger",
+        "module_path": "gitlab.example.org/fin/core/ledger",
+        "ci": "gitlab",
+        "kubernetes": False,
+    },
+    "other-host": {"project_slug": "api", "module_path": "go.example.com/api", "lifecycle": "deprecated"},
+    "yaml-special-text": {"description": 'Says "hi": #1, {ok} & [done] - really', "owner": "user:jane.doe"},
+}
+EXPECTED_ANNOTATIONS: dict[str, dict[str, str]] = {
+    "defaults": {
+        "backstage.io/source-location": "url:https://github.com/example/go-scratch-service/",
+        "github.com/project-slug": "example/go-scratch-service",
+        "backstage.io/kubernetes-id": "go-scratch-service",
+    },
+    "github-owner-ref": {
+        "backstage.io/source-location": "url:https://github.com/acme/billing/",
+        "github.com/project-slug": "acme/billing",
+        "backstage.io/kubernetes-id": "billing",
+    },
+    "gitlab-subgroup": {
+        "backstage.io/source-location": "url:https://gitlab.example.org/fin/core/ledger/",
+        "gitlab.com/project-slug": "fin/core/ledger",
+    },
+    "other-host": {
+        "backstage.io/source-location": "url:https://go.example.com/api/",
+        "backstage.io/kubernetes-id": "api",
+    },
+    "yaml-special-text": {
+        "backstage.io/source-location": "url:https://github.com/example/go-scratch-service/",
+        "github.com/project-slug": "example/go-scratch-service",
+        "backstage.io/kubernetes-id": "go-scratch-service",
+    },
+}
+
+
+@pytest.mark.parametrize("case", CATALOG_CASES, ids=CATALOG_CASES)
+def test_catalog_info_describes_the_component(bake: Bake, case: str) -> None:
+    """catalog-info.yaml is a Backstage Component with the answers and the annotations that fit the host."""
+    answers = CATALOG_CASES[case]
+    project = bake(**answers)
+    entity = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))
+    context = {**COOKIECUTTER_JSON, "lifecycle": "experimental", "project_slug": "go-scratch-service", **answers}
+    assert entity["apiVersion"] == "backstage.io/v1alpha1"
+    assert entity["kind"] == "Component"
+    assert entity["metadata"]["name"] == context["project_slug"]
+    assert BACKSTAGE_NAME.match(entity["metadata"]["name"])
+    assert entity["metadata"]["title"] == context["project_name"]
+    assert entity["metadata"]["description"] == context["description"]
+    assert entity["metadata"]["annotations"] == EXPECTED_ANNOTATIONS[case]
+    assert entity["spec"] == {"type": "service", "lifecycle": context["lifecycle"], "owner": context["owner"]}
+
+
+# --- New questions: owner, lifecycle, version ----------------------------------------
+
+OWNERS: dict[str, tuple[str, bool]] = {
+    "name": ("team-platform", True),
+    "group-ref": ("group:default/team-platform", True),
+    "user-ref": ("user:jane.doe", True),
+    "namespace-only": ("payments/team_a", True),
+    "capitals": ("TeamPlatform", True),
+    "name-63": ("a" * 63, True),
+    "name-64": ("a" * 64, False),
+    "empty": ("", False),
+    "space": ("team platform", False),
+    "leading-dash": ("-team", False),
+    "trailing-dot": ("team.", False),
+    "kind-with-digit-first": ("1group:team", False),
+    "uppercase-namespace": ("group:Default/team", False),
+    "two-slashes": ("group:a/b/c", False),
+    "shell": ("team;id", False),
+    "unicode": ("équipe", False),
+}
+
+
+@pytest.mark.parametrize(("owner", "valid"), OWNERS.values(), ids=OWNERS.keys())
+def test_owner_must_be_an_entity_reference(pre_gen: ModuleType, owner: str, valid: bool) -> None:
+    """The owner is accepted exactly when it is a Backstage entity reference."""
+    assert hook_accepts(pre_gen, "owner", owner) == valid
+
+
+def template_copy_with(tmp_path: Path, answers: Mapping[str, Any]) -> Path:
+    """Copy the template and write answers into its cookiecutter.json, as a portal does."""
+    template = tmp_path / "template"
+    shutil.copytree(
+        TEMPLATE_DIR,
+        template,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "*_cache"),
+    )
+    config = {**COOKIECUTTER_JSON, "go_version": GO_VERSION, **answers}
+    (template / "cookiecutter.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return template
+
+
+PORTAL_MISTAKES: dict[str, tuple[str, Any, str]] = {
+    "owner": ("owner", "team platform", "a Backstage entity reference"),
+    "lifecycle": ("lifecycle", "retired", "one of experimental, production, deprecated"),
+    "version": ("version", "v1", "MAJOR.MINOR.PATCH"),
+}
+
+
+@pytest.mark.parametrize(("question", "value", "allowed"), PORTAL_MISTAKES.values(), ids=PORTAL_MISTAKES.keys())
+def test_portal_answer_is_refused_with_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], question: str, value: Any, allowed: str
+) -> None:
+    """A bad answer written into cookiecutter.json (as portals do) is refused in one line naming it."""
+    template = template_copy_with(tmp_path, {question: value})
+    output = tmp_path / "out"
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(template), no_input=True, output_dir=str(output), config_file=isolated_config(tmp_path))
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"error: {question}={json.dumps(value)} is not allowed: ")
+    assert allowed in errors[0]
+    assert list(output.rglob("*")) == []
+
+
+def test_version_is_the_template_release() -> None:
+    """cookiecutter.json's version (read by Cortex) is the release in pyproject.toml and the Backstage template."""
+    release = tomllib.loads((TEMPLATE_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert COOKIECUTTER_JSON["version"] == release
+    assert fetch_step()["input"]["values"]["version"] == release
+
+
+def test_every_question_has_a_prompt() -> None:
+    """Every question, the new ones included, has a human question in __prompts__."""
+    assert sorted(PROMPTS) == sorted(PUBLIC_KEYS)
+
+
+# --- The Backstage Software Template stays in step with cookiecutter.json -------------
+
+
+def test_backstage_template_is_a_scaffolder_template() -> None:
+    """The template is a v1beta3 Template that fetches with cookiecutter, publishes, then registers."""
+    assert BACKSTAGE_TEMPLATE["apiVersion"] == "scaffolder.backstage.io/v1beta3"
+    assert BACKSTAGE_TEMPLATE["kind"] == "Template"
+    assert BACKSTAGE_NAME.match(BACKSTAGE_TEMPLATE["metadata"]["name"])
+    actions = [step["action"] for step in BACKSTAGE_TEMPLATE["spec"]["steps"]]
+    assert actions == ["fetch:cookiecutter", "publish:github", "catalog:register"]
+    register = BACKSTAGE_TEMPLATE["spec"]["steps"][2]["input"]
+    assert register["catalogInfoPath"] == "/catalog-info.yaml"
+    assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "catalog-info.yaml").is_file()
+
+
+def test_backstage_fetches_the_project_directory() -> None:
+    """The fetch URL names the template's project directory, the tree fetch:cookiecutter renders."""
+    fetched = (BACKSTAGE_TEMPLATE_PATH.parent / fetch_step()["input"]["url"]).resolve()
+    assert fetched == TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+
+
+def test_backstage_asks_every_question() -> None:
+    """Every public question is a form field and reaches cookiecutter; the release is passed as it is."""
+    fields = backstage_parameters()
+    values = fetch_step()["input"]["values"]
+    assert sorted(set(fields) - {"repoUrl"}) == sorted(set(PUBLIC_KEYS) - CONSTANT_KEYS)
+    assert sorted(values) == sorted(PUBLIC_KEYS + PRIVATE_KEYS)
+    for key in set(PUBLIC_KEYS) - CONSTANT_KEYS:
+        assert f"parameters.{key}" in values[key], key
+        assert fields[key]["description"] == PROMPTS[key], key
+
+
+def cookiecutter_default(key: str) -> Any:
+    """The default that cookiecutter.json gives a question: a choice's first entry, the port as a number."""
+    default = COOKIECUTTER_JSON[key]
+    if isinstance(default, list):
+        return default[0]
+    return int(default) if key == "port" else default
+
+
+@pytest.mark.parametrize("key", [k for k in PUBLIC_KEYS if k not in CONSTANT_KEYS])
+def test_backstage_field_matches_cookiecutter_json(key: str) -> None:
+    """Each field has cookiecutter.json's default, type and choices; derived defaults are left to cookiecutter."""
+    field = backstage_parameters()[key]
+    default = COOKIECUTTER_JSON[key]
+    if isinstance(default, str) and "{{" in default:
+        assert "default" not in field  # derived: computed from other answers when the field stays empty
+    else:
+        assert field["default"] == cookiecutter_default(key)
+    if isinstance(default, bool):
+        assert field["type"] == "boolean"
+    if isinstance(default, list):
+        assert field["enum"] == default
+
+
+def test_backstage_passes_private_answers_verbatim() -> None:
+    """The private answers (the boolean normalisers) are cookiecutter.json's own expressions."""
+    values = fetch_step()["input"]["values"]
+    for key in PRIVATE_KEYS:
+        assert values[key] == COOKIECUTTER_JSON[key], key
+
+
+def test_backstage_empty_fields_get_cookiecutter_defaults() -> None:
+    """Left empty, the slug is cookiecutter's slugify of the name and the module path names the chosen repository."""
+    values = backstage_values(form_answers())
+    assert values["project_slug"] == COOKIECUTTER_JSON["project_slug"]
+    assert values["module_path"] == "github.com/acme/billing"
+    assert values["port"] == 8080
+    assert values["https_client"] is True
+
+
+def test_backstage_port_range_is_the_hooks(pre_gen: ModuleType) -> None:
+    """The port field allows exactly the hook's range."""
+    field = backstage_parameters()["port"]
+    assert (field["minimum"], field["maximum"]) == (pre_gen.MIN_PORT, pre_gen.MAX_PORT)
+
+
+@pytest.mark.parametrize(("key", "limit"), [("project_name", 80), ("description", 200)])
+def test_backstage_text_limits_are_the_hooks(pre_gen: ModuleType, key: str, limit: int) -> None:
+    """Free-text fields have the hook's length limit."""
+    assert backstage_parameters()[key]["maxLength"] == limit
+    assert hook_accepts(pre_gen, key, "x" * limit)
+    assert not hook_accepts(pre_gen, key, "x" * (limit + 1))
+
+
+def test_backstage_patterns_are_the_hooks_regexes(pre_gen: ModuleType) -> None:
+    """The slug and owner fields use the hook's very regexes."""
+    fields = backstage_parameters()
+    assert fields["project_slug"]["pattern"] == pre_gen.SLUG.pattern
+    assert fields["owner"]["pattern"] == pre_gen.OWNER.pattern
+
+
+# Samples on both sides of each rule; the form's pattern must agree with the hook on every one.
+PATTERN_SAMPLES: dict[str, list[str]] = {
+    "project_slug": ["svc", "a", "a" * 63, "a" * 64, "My-Service", "-svc", "svc-", "my_service", "a/b", "café"],
+    "owner": [value for value, _ in OWNERS.values() if value],
+    "go_version": [
+        "1.22",
+        "1.22.0",
+        "1.27.4",
+        "1.30",
+        "1.100",
+        "1.21",
+        "1.21.13",
+        "1.9",
+        "2.0",
+        "go1.27",
+        "1.27rc1",
+        "1.027",
+        "1.27.04",
+        "latest",
+    ],
+    "module_path": [
+        "github.com/acme/billing",
+        "example.com/acme/service/v2",
+        "gitlab.example.org/group/sub-group/my_service.api~x",
+        "go.example.com/api",
+        "example/service",
+        "GitHub.com/acme/service",
+        "example.com//service",
+        "example.com/service/",
+        "/example.com/service",
+        "example.com/../service",
+        "example.com/./service",
+        "example.com/my service",
+        "example.com/$(reboot)",
+        "-example.com/service",
+        ".example.com/service",
+    ],
+}
+PATTERN_CASES = [(key, sample) for key, samples in PATTERN_SAMPLES.items() for sample in samples]
+
+
+@pytest.mark.parametrize(("key", "sample"), PATTERN_CASES, ids=[f"{k}:{s[:20]}" for k, s in PATTERN_CASES])
+def test_backstage_pattern_agrees_with_the_hook(pre_gen: ModuleType, key: str, sample: str) -> None:
+    """The form refuses exactly what the hook refuses (JSON Schema patterns are anchored here by ^ and $)."""
+    pattern = backstage_parameters()[key]["pattern"]
+    assert pattern.startswith("^")
+    assert pattern.endswith("$")
+    assert bool(re.search(pattern, sample)) == hook_accepts(pre_gen, key, sample)
+
+
+# --- Without hooks, as Backstage renders ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_backstage_default_project_builds_without_hooks(tmp_path: Path) -> None:
+    """Rendered like fetch:cookiecutter (hooks off), the default project builds, vets and has its CI and manifests."""
+    project = render_like_backstage(tmp_path, form_answers(go_version=GO_VERSION))
+    run(["go", "build", "-o", str(tmp_path / "bin" / "service"), "./..."], cwd=project)
+    run(["go", "vet", "./..."], cwd=project)
+    entity = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))
+    assert entity["metadata"]["name"] == "go-scratch-service"
+    assert entity["metadata"]["annotations"]["github.com/project-slug"] == "acme/billing"
+    for name in (".github/workflows/ci.yml", ".github/dependabot.yml", "deploy/kubernetes/kustomization.yaml"):
+        assert (project / name).is_file(), name
+
+
+def test_backstage_unchosen_options_leave_no_files_without_hooks(tmp_path: Path) -> None:
+    """Without hooks, unchosen CI and Kubernetes files are absent: only empty folders remain, which git drops."""
+    project = render_like_backstage(tmp_path, form_answers(go_version=GO_VERSION, ci="none", kubernetes=False))
+    leftovers = [p for name in (".github", "deploy") for p in (project / name).rglob("*") if p.is_file()]
+    assert leftovers == []
+    assert not (project / ".gitlab-ci.yml").exists()
+    assert not (project / "renovate.json").exists()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_backstage_vendoring_project_image_build_says_run_go_mod_vendor(tmp_path: Path, golang_image: str) -> None:
+    """Without the hook that vendors, the image build of a vendoring project fails and says to run go mod vendor."""
+    answers = form_answers(go_version=GO_VERSION, vendor_dependencies=True, prometheus_metrics=True)
+    project = render_like_backstage(tmp_path, answers)
+    assert not (project / "vendor").exists()
+    tag = "go-scratch-service-portal-test:no-vendor"
+    try:
+        with pytest.raises(DockerError) as failure:
+            build_image(project, tag, network="none")
+    finally:
+        remove_images(tag)
+    # The line the build printed (BuildKit prefixes it with step and time), not the echoed command.
+    assert re.search(r"^#\d+ [\d.]+ error: vendor/ is missing: run 'go mod vendor'", str(failure.value), re.MULTILINE)
