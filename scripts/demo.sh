@@ -13,7 +13,7 @@ start=$SECONDS
 say() { printf '\033[1m==> %s\033[0m (%ss)\n' "$*" "$((SECONDS - start))"; }
 
 python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -e .
+.venv/bin/pip install --quiet --disable-pip-version-check .
 bash scripts/docker-engine.sh
 go_version="$(go env GOVERSION)"
 go_version="${go_version#go}"

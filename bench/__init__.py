@@ -1,0 +1,1 @@
+"""Benchmarks of the template against what users would otherwise pick: `python -m bench.run`."""
