@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Bake, require_tool, run
-
-PT_INTERP = 3  # ELF program header type naming a dynamic loader
+from tests.support import elf
 
 
 def go_files(project: Path) -> list[str]:
@@ -21,15 +19,6 @@ def go_files(project: Path) -> list[str]:
 def offline_env(answers: dict[str, bool]) -> dict[str, str]:
     """Vendored projects must build from vendor/ alone: no module proxy at all."""
     return {"GOFLAGS": "-mod=vendor", "GOPROXY": "off"} if answers["vendor_dependencies"] else {}
-
-
-def elf_program_header_types(binary: Path) -> list[int]:
-    """The p_type of every program header of a 64-bit little-endian ELF file."""
-    data = binary.read_bytes()
-    assert data[:6] == b"\x7fELF\x02\x01", "not a 64-bit little-endian ELF"
-    (phoff,) = struct.unpack_from("<Q", data, 0x20)
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
-    return [struct.unpack_from("<I", data, phoff + i * phentsize)[0] for i in range(phnum)]
 
 
 def test_gofmt_reports_nothing(combination: tuple[dict[str, bool], Path]) -> None:
@@ -60,7 +49,7 @@ def test_static_build_has_no_dynamic_loader(combination: tuple[dict[str, bool], 
         cwd=project,
         env=env,
     )
-    assert PT_INTERP not in elf_program_header_types(binary)
+    assert elf.is_static(binary.read_bytes())
     assert subprocess.run([binary, "-version"], capture_output=True, text=True, check=True).stdout == "1.2.3\n"
     build_info = run(["go", "version", "-m", str(binary)], cwd=project)
     assert "build\tCGO_ENABLED=0" in build_info

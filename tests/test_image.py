@@ -17,12 +17,8 @@ import json
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEMPLATE_DIR, Bake, bake_with, file_lock, require_tool, run
+from tests.support import elf
 from tests.support.docker import (
     DOCKER,
     HARDENED,
@@ -56,6 +53,7 @@ from tests.support.docker import (
     wait_for_health,
     wait_for_log,
 )
+from tests.support.service import free_port, request
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -76,8 +74,6 @@ GROUP = b"nobody:x:65534:\n"
 CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 SIZE_ALLOWANCE = 300_000  # bytes the image may hold beyond the binary (300 kB): accounts and the CA bundle
 STOP_TIMEOUT = 20  # seconds docker stop waits before SIGKILL
-ELF_MACHINE = {"amd64": 62, "arm64": 183}
-PT_INTERP = 3  # program header type naming a dynamic loader
 LISTENING = '"msg":"listening"'
 # Appended to main.go to measure a rebuild after a small code change.
 ONE_LINE_CHANGE = f'const rebuildMarker = "a one-line change in process {os.getpid()}"\n'
@@ -164,41 +160,6 @@ def record_measurement(variant: str, **values: float | int | bool | None) -> Non
 def image_tag(name: str) -> str:
     """Return a tag of our own for an image that this test process builds."""
     return f"{IMAGE_REPOSITORY}:{name}-{os.getpid()}"
-
-
-def free_port() -> int:
-    """Return a TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# Calls to the service on loopback never go through a proxy from the environment.
-LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def http_get(port: int, path: str) -> tuple[int, bytes]:
-    """GET http://127.0.0.1:port/path; return the status code and body, whatever the status."""
-    try:
-        with LOOPBACK_OPENER.open(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-
-
-def elf_machine(binary: bytes) -> int:
-    """Return e_machine of a 64-bit little-endian ELF file (62 amd64, 183 arm64)."""
-    assert binary[:4] == b"\x7fELF", "not an ELF file"
-    assert binary[4] == 2, "not a 64-bit ELF file"  # EI_CLASS: ELFCLASS64
-    assert binary[5] == 1, "not a little-endian ELF file"  # EI_DATA: ELFDATA2LSB
-    return int(struct.unpack_from("<H", binary, 18)[0])
-
-
-def elf_program_types(binary: bytes) -> list[int]:
-    """Return the p_type of every program header of a 64-bit little-endian ELF file."""
-    (phoff,) = struct.unpack_from("<Q", binary, 32)
-    phentsize, phnum = struct.unpack_from("<HH", binary, 54)
-    return [struct.unpack_from("<I", binary, phoff + i * phentsize)[0] for i in range(phnum)]
 
 
 def expected_kinds(variant: Variant) -> dict[str, str]:
@@ -405,8 +366,8 @@ class TestFilesystem:
         """The binary is a static amd64 ELF, owned by root, so the service cannot rewrite it."""
         binary = filesystem[SLUG]
         assert binary.content is not None
-        assert elf_machine(binary.content) == ELF_MACHINE["amd64"]
-        assert PT_INTERP not in elf_program_types(binary.content), "dynamically linked: it needs a loader"
+        assert elf.machine(binary.content) == elf.MACHINES["amd64"]
+        assert elf.is_static(binary.content), "dynamically linked: it needs a loader"
         assert (binary.uid, binary.gid, binary.mode) == (0, 0, 0o755)
 
 
@@ -492,12 +453,12 @@ class TestHardenedRun:
     def test_endpoint_answers(self, image: BuiltImage, serving: Serving, path: str) -> None:
         """The service answers its endpoints with 200; /metrics only when metrics were chosen."""
         expected = 404 if path == "/metrics" and not image.variant.metrics else 200
-        status, body = http_get(serving.port, path)
-        assert status == expected, body
+        reply = request(serving.port, path)
+        assert reply.status == expected, reply.body
         if path == "/metrics" and expected == 200:
-            assert b"go_goroutines" in body
+            assert b"go_goroutines" in reply.body
         if path == "/":
-            assert json.loads(body) == {"name": SLUG, "version": "dev"}
+            assert json.loads(reply.body) == {"name": SLUG, "version": "dev"}
 
     def test_service_listens_on_exposed_port_by_default(self, image: BuiltImage, isolated: str) -> None:
         """Without PORT, the service listens on the port the image exposes."""
@@ -617,8 +578,8 @@ class TestBuild:
             remove_images(tag)
         assert architecture == "arm64"
         assert binary is not None
-        assert elf_machine(binary) == ELF_MACHINE["arm64"]
-        assert PT_INTERP not in elf_program_types(binary)
+        assert elf.machine(binary) == elf.MACHINES["arm64"]
+        assert elf.is_static(binary)
 
 
 # --- The generated `make image-test` -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
 from tests.support.docker import DockerError, build_image, remove_images
-from tests.support.template import load_hook
+from tests.support.template import load_hook, template_copy_with
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]
@@ -246,19 +246,6 @@ def test_owner_must_be_an_entity_reference(pre_gen: ModuleType, owner: str, vali
     assert hook_accepts(pre_gen, "owner", owner) == valid
 
 
-def template_copy_with(tmp_path: Path, answers: Mapping[str, Any]) -> Path:
-    """Copy the template and write answers into its cookiecutter.json, as a portal does."""
-    template = tmp_path / "template"
-    shutil.copytree(
-        TEMPLATE_DIR,
-        template,
-        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "*_cache"),
-    )
-    config = {**COOKIECUTTER_JSON, "go_version": GO_VERSION, **answers}
-    (template / "cookiecutter.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return template
-
-
 PORTAL_MISTAKES: dict[str, tuple[str, Any, str]] = {
     "owner": ("owner", "team platform", "a Backstage entity reference"),
     "lifecycle": ("lifecycle", "retired", "one of experimental, production, deprecated"),
@@ -271,7 +258,7 @@ def test_portal_answer_is_refused_with_one_line(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], question: str, value: Any, allowed: str
 ) -> None:
     """A bad answer written into cookiecutter.json (as portals do) is refused in one line naming it."""
-    template = template_copy_with(tmp_path, {question: value})
+    template = template_copy_with(tmp_path, {"go_version": GO_VERSION, question: value})
     output = tmp_path / "out"
     with pytest.raises(FailedHookException):
         cookiecutter(str(template), no_input=True, output_dir=str(output), config_file=isolated_config(tmp_path))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GO_VERSION, TEMPLATE_DIR
+from tests.support.template import template_copy_with
 
 # question -> {case id: value}
 INVALID_ANSWERS: dict[str, dict[str, Any]] = {
@@ -208,17 +208,6 @@ def test_cli_refuses_a_boolean_it_cannot_read(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "maybe provided for variable https_client could not be converted to a boolean" in result.stderr
     assert output_entries(tmp_path) == []
-
-
-def template_copy_with(tmp_path: Path, answers: dict[str, Any]) -> Path:
-    """Copy the template and write answers into its cookiecutter.json, as Backstage does."""
-    template = tmp_path / "template"
-    shutil.copytree(TEMPLATE_DIR, template, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*_cache"))
-    config_path = template / "cookiecutter.json"
-    config = json.loads(config_path.read_text())
-    config.update(answers)
-    config_path.write_text(json.dumps(config, indent=2))
-    return template
 
 
 @pytest.mark.parametrize(("spelling", "meaning"), [("false", False), ("No", False), ("yes", True), ("1", True)])

@@ -10,32 +10,17 @@ import (
 
 // logRequests logs one line per request with its method, path, status and
 // duration.
-//
-// It hands the record to the logger's handler itself: slog's Logger methods
-// would also capture the caller's program counter for every line (for
-// AddSource, which this logger does not use, and which would only ever name
-// this file), a cost paid on every request.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
-	handler := logger.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		ctx := r.Context()
-		if !handler.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		end := time.Now()
-		record := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		record.AddAttrs(
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", end.Sub(start)),
+			slog.Duration("duration", time.Since(start)),
 		)
-		// Like slog's own Logger methods, ignore a failure to write the line:
-		// there is nowhere left to report it.
-		_ = handler.Handle(ctx, record)
 	})
 }
 

@@ -13,10 +13,12 @@ import re
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.waiting import wait_for
 
 DOCKER = "/usr/bin/docker"
 
@@ -274,20 +276,9 @@ def process_status(pid: int) -> dict[str, str]:
     return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
-    """Call check until it returns True or timeout seconds pass; return its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
 def wait_for_log(container: str, text: str, *, timeout: float = 30) -> bool:
     """Wait until the container's output holds text."""
-    return wait_until(lambda: text in container_logs(container), timeout=timeout)
+    return wait_for(lambda: text in container_logs(container), timeout=timeout, interval=0.2)
 
 
 def health_status(container: str) -> str:
@@ -304,7 +295,7 @@ def wait_for_health(container: str, *, timeout: float = 60) -> str:
         statuses.append(health_status(container))
         return statuses[-1] in {"healthy", "unhealthy"}
 
-    wait_until(settled, timeout=timeout, interval=0.5)
+    wait_for(settled, timeout=timeout, interval=0.5)
     return statuses[-1]
 
 

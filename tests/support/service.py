@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from tests.support.waiting import wait_for
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -115,16 +117,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_for(check: Any, *, timeout: float, interval: float = 0.02) -> bool:
-    """Call check() until it is true or timeout seconds pass; return whether it became true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return bool(check())
 
 
 # --- The process -------------------------------------------------------------------

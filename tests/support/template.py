@@ -8,6 +8,8 @@ exactly the code that users get.
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -40,3 +42,17 @@ def load_hook(name: str, directory: Path, answers: Mapping[str, Any] | None = No
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def template_copy_with(directory: Path, answers: Mapping[str, Any]) -> Path:
+    """Copy the template into directory/template and write answers into its cookiecutter.json, as portals do."""
+    template = directory / "template"
+    shutil.copytree(
+        TEMPLATE_DIR,
+        template,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "*_cache"),
+    )
+    config_path = template / "cookiecutter.json"
+    config = {**json.loads(config_path.read_text(encoding="utf-8")), **answers}
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return template
