@@ -19,6 +19,7 @@ from pathlib import Path
 from bench.common import BENCH_DIR, GO_VERSION, SLUG, TEMPLATE_DIR, BenchError, bake, median, project_answers, timed
 from bench.runtimes import import_runtimes
 from tests.support import docker as dockercli
+from tests.support.golang_image import ensure_golang_image
 from tests.support.service import answers, free_port, wait_for
 
 SEED_DOCKERFILE = BENCH_DIR / "seed.Dockerfile"
@@ -92,7 +93,8 @@ def newcomer_path(workdir: Path, run_id: str) -> tuple[Newcomer, Recipe]:
     project, bake_seconds = timed(lambda: bake(TEMPLATE_DIR, workdir / "newcomer", project_answers()))
     dockerfile = workdir / "template.Dockerfile"
     dockerfile.write_text(with_fresh_caches((project / "Dockerfile").read_text(encoding="utf-8"), run_id))
-    recipe = Recipe("template", "this template", project, dockerfile, f"{run_id}-template")
+    builder = {"GOLANG_IMAGE": ensure_golang_image()}
+    recipe = Recipe("template", "this template", project, dockerfile, f"{run_id}-template", build_args=builder)
     recipe.cold = recipe.build(cold=True)
     serving, healthy, status = run_until_healthy(recipe.tag)
     return Newcomer(bake_seconds, recipe.cold, serving, healthy, status), recipe
@@ -128,7 +130,7 @@ def seed_recipe(project: Path, workdir: Path, run_id: str) -> Recipe:
         context,
         SEED_DOCKERFILE,
         f"{run_id}-seed",
-        build_args={"GO_VERSION": GO_VERSION},
+        build_args={"GO_VERSION": GO_VERSION, "GOLANG_IMAGE": ensure_golang_image()},
     )
 
 

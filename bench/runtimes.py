@@ -18,10 +18,10 @@ import tarfile
 from collections.abc import Callable
 from typing import IO
 
+from tests.support.docker import docker_client
 from tests.support.golang_image import (
     BUSYBOX,
     CA_BUNDLE,
-    DOCKER,
     add_busybox,
     add_dir,
     add_host_file,
@@ -92,7 +92,7 @@ def alpine_like(tar: tarfile.TarFile) -> None:
 
 def import_base(tag: str, fill: Callable[[tarfile.TarFile], None]) -> str:
     """Stream a root filesystem into `docker import`; return the tag."""
-    process = subprocess.Popen([DOCKER, "import", "-", tag], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([docker_client(), "import", "-", tag], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     stream: IO[bytes] | None = process.stdin
     if stream is None:
         raise RuntimeError("no pipe to docker import")

@@ -1,17 +1,21 @@
 # The founding document's Dockerfile ("The Go 1.11 web service Dockerfile: Build with Modules,
 # Ship from Scratch", 2018), as the benchmark builds it to compare with this template's.
 #
-# One change: the original installs the CA bundle and git with `apk add --no-cache
+# Two changes. The original installs the CA bundle and git with `apk add --no-cache
 # ca-certificates git`. The benchmark's build machine has no package registry, and its
 # golang:<version>-alpine image already holds /etc/ssl/certs/ca-certificates.crt, so that line
-# is left out; everything else is as published (no -trimpath, no -s -w, no cache mounts).
+# is left out. And the builder image is a build argument (GOLANG_IMAGE, by default the original
+# golang:${GO_VERSION}-alpine), so that the benchmark can build with a local stand-in that does
+# not carry the official name. Everything else is as published (no -trimpath, no -s -w, no
+# cache mounts).
 
 # Accept the Go version for the image to be set as a build argument.
 # Default to Go 1.11
 ARG GO_VERSION=1.11
+ARG GOLANG_IMAGE=golang:${GO_VERSION}-alpine
 
 # First stage: build the executable.
-FROM golang:${GO_VERSION}-alpine AS builder
+FROM ${GOLANG_IMAGE} AS builder
 
 # Create the user and group files that will be used in the running container to
 # run the process as an unprivileged user.

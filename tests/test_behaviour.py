@@ -110,7 +110,7 @@ def metrics_binary(cookies_session: Any, tmp_path_factory: pytest.TempPathFactor
 def image(project: Path, golang_image: str) -> Iterator[str]:
     """Build the default service's image once for this module, with the generated Dockerfile."""
     tag = f"{SLUG}-behaviour:{os.getpid()}"
-    dockercli.build_image(project, tag)
+    dockercli.build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image})
     yield tag
     dockercli.remove_images(tag)
 

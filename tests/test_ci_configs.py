@@ -235,7 +235,9 @@ def test_renovate_updates_modules_images_and_go(gitlab_project: Path) -> None:
         text = (gitlab_project / name).read_text(encoding="utf-8")
         matches = [m for expression in manager["matchStrings"] for m in renovate_pattern(expression).finditer(text)]
         found[name] = [m.group("currentValue") for m in matches]
-    assert found == {"Dockerfile": [GO_VERSION], ".gitlab-ci.yml": [GO_VERSION]}
+    # The Dockerfile's builder image is the dockerfile manager's: named in FROM, pinned by tag and digest.
+    assert found == {"Dockerfile": [], ".gitlab-ci.yml": [GO_VERSION]}
+    assert {"matchManagers": ["dockerfile"], "pinDigests": True}.items() <= config["packageRules"][0].items()
 
 
 # --- pre-commit ----------------------------------------------------------------------------

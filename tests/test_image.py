@@ -29,7 +29,6 @@ import pytest
 from tests.conftest import TEMPLATE_DIR, Bake, bake_with, file_lock, require_tool, run
 from tests.support import elf
 from tests.support.docker import (
-    DOCKER,
     HARDENED,
     Build,
     BuildStep,
@@ -40,6 +39,7 @@ from tests.support.docker import (
     container_inspect,
     container_logs,
     docker,
+    docker_client,
     exported_files,
     find_step,
     host_pid,
@@ -245,7 +245,7 @@ def image(request: pytest.FixtureRequest, golang_image: str, cookies_session: An
     variant: Variant = request.param
     project = bake_with(cookies_session, variant.bake_answers)
     tag = image_tag(variant.name)
-    build = build_image(project, tag, network=variant.build_network)
+    build = build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network=variant.build_network)
     go_build = find_step(build_steps(build.log), "go build")
     record_measurement(
         variant.name,
@@ -287,14 +287,14 @@ def isolated(image: BuiltImage) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def rebuild(image: BuiltImage, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+def rebuild(image: BuiltImage, golang_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
     """Rebuild the variant after a one-line change to main.go, in a copy of its project."""
     project = tmp_path_factory.mktemp(f"rebuild-{image.variant.name}") / SLUG
     shutil.copytree(image.project, project)
     with (project / "main.go").open("a", encoding="utf-8") as main_go:
         main_go.write(ONE_LINE_CHANGE)
     tag = f"{image.tag}-rebuild"
-    build = build_image(project, tag, network=image.variant.build_network)
+    build = build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network=image.variant.build_network)
     go_build = find_step(build_steps(build.log), "go build")
     record_measurement(
         image.variant.name,
@@ -325,9 +325,9 @@ def structure_test() -> str:
 
 @pytest.fixture(scope="session")
 def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Make a PATH on which `docker` is the Debian client and container-structure-test is found."""
+    """Make a PATH on which `docker` is the client that builds with BuildKit and container-structure-test is found."""
     shim = tmp_path_factory.mktemp("docker-shim")
-    (shim / "docker").symlink_to(DOCKER)
+    (shim / "docker").symlink_to(docker_client())
     return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
@@ -548,7 +548,7 @@ class TestBuild:
         tag = image_tag("no-vendor")
         try:
             with pytest.raises(DockerError, match=re.escape("run 'go mod vendor'")):
-                build_image(project, tag, network="none")
+                build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="none")
         finally:
             remove_images(tag)
 
@@ -558,7 +558,9 @@ class TestBuild:
         targets = set(re.findall(r"--mount=type=cache,target=(\S+)", (project / "Dockerfile").read_text()))
         tag = image_tag("build-stage")
         try:
-            build_image(project, tag, network="none", extra=["--target", "build"])
+            build_image(
+                project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="none", extra=["--target", "build"]
+            )
             result = docker("run", "--rm", "--network", "none", tag, "go", "env", "GOCACHE", "GOMODCACHE")
         finally:
             remove_images(tag)
@@ -570,7 +572,8 @@ class TestBuild:
         project = bake()
         tag = image_tag("arm64")
         try:
-            build = build_image(project, tag, platform="linux/arm64", network="none")
+            build_args = {"GOLANG_IMAGE": golang_image}
+            build = build_image(project, tag, build_args=build_args, platform="linux/arm64", network="none")
             record_measurement("default-arm64", first_build_seconds=round(build.seconds, 1))
             architecture = image_inspect(tag)["Architecture"]
             binary = exported_files(tag, platform="linux/arm64")[SLUG].content
@@ -598,7 +601,7 @@ class TestImageTestTarget:
         repository = f"{IMAGE_REPOSITORY}-cst-{variant.name}-{os.getpid()}"
         try:
             command = [require_tool("make"), "image-test", f"IMAGE={repository}"]
-            output = run(command, cwd=project, env={"PATH": docker_first_on_path})
+            output = run(command, cwd=project, env={"PATH": docker_first_on_path, "GOLANG_IMAGE": golang_image})
         finally:
             remove_images(f"{repository}:dev", f"{repository}:latest")
         assert re.search(r"^PASS$", output, re.MULTILINE), output

@@ -458,7 +458,7 @@ def test_backstage_vendoring_project_image_build_says_run_go_mod_vendor(tmp_path
     tag = "go-scratch-service-portal-test:no-vendor"
     try:
         with pytest.raises(DockerError) as failure:
-            build_image(project, tag, network="none")
+            build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="none")
     finally:
         remove_images(tag)
     # The line the build printed (BuildKit prefixes it with step and time), not the echoed command.

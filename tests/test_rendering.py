@@ -106,8 +106,11 @@ def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, b
         assert fragment in build
     assert "--mount=type=cache,target=/root/.cache/go-build" in build
     assert parser.baseimage == "scratch"
-    (build_from,) = [i["value"] for i in parser.structure if i["instruction"] == "FROM" and "golang" in i["value"]]
-    assert build_from == "--platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS build"
+    froms = values(parser.structure, "FROM")
+    assert froms[:2] == [
+        f"--platform=$BUILDPLATFORM golang:{GO_VERSION}-alpine AS golang-builder",
+        "--platform=$BUILDPLATFORM ${GOLANG_IMAGE} AS build",
+    ]
 
 
 def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[dict[str, bool], Path]) -> None:
@@ -118,11 +121,85 @@ def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[
     assert ("vendor/" in rules) != answers["vendor_dependencies"]
 
 
-def test_go_mod_and_dockerfile_agree_on_go_version(bake: Bake) -> None:
-    """go.mod's go line and the Dockerfile's GO_VERSION default both come from go_version."""
+# --- The builder image -------------------------------------------------------------------
+
+# The index digest of golang:1.27-alpine (then the Go 1.27.1 release) recorded in docker-library/repo-info.
+GOLANG_1_27_ALPINE_DIGEST = "sha256:cf6fca6641884b8433441b2b0652976f975e1d0fdd26d177eaaf8596087f3125"
+
+# go_version answers: the default (with a recorded digest), one with a patch, the oldest accepted, the local Go.
+GO_VERSION_ANSWERS = {
+    "default-1.27": "1.27",
+    "patch-1.27.1": "1.27.1",
+    "no-patch-1.26": "1.26",
+    "patch-1.24.3": "1.24.3",
+    "oldest-1.22": "1.22",
+    "local-go": GO_VERSION,
+}
+
+# What Dependabot's docker file parser reads: a FROM line naming the image itself, never through an ARG.
+PINNED_FROM = re.compile(
+    r"^FROM --platform=\$BUILDPLATFORM golang:(?P<tag>[0-9.]+)-alpine(@(?P<digest>sha256:[0-9a-f]{64}))?"
+    r" AS golang-builder$",
+    re.MULTILINE,
+)
+
+
+def builder_pin(project: Path) -> re.Match[str]:
+    """The FROM line that pins the official builder image."""
+    match = PINNED_FROM.search((project / "Dockerfile").read_text(encoding="utf-8"))
+    assert match, "no pinned golang-builder stage"
+    return match
+
+
+def go_line(project: Path) -> str:
+    """The version in go.mod's go line."""
+    match = re.search(r"^go (\S+)$", (project / "go.mod").read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, "no go line"
+    return match.group(1)
+
+
+def release(version: str) -> str:
+    """Name a Go release with its patch number: "1.27" is the release 1.27.0 and later (go.mod may write either)."""
+    return version if version.count(".") == 2 else f"{version}.0"
+
+
+@pytest.mark.parametrize("answer", GO_VERSION_ANSWERS.values(), ids=GO_VERSION_ANSWERS.keys())
+def test_go_mod_and_dockerfile_name_the_same_go_release(bake: Bake, answer: str) -> None:
+    """go.mod's go line and the tag of the pinned builder image both name the answered Go release."""
+    project = bake(go_version=answer)
+    tag = builder_pin(project)["tag"]
+    assert release(tag) == release(go_line(project)) == release(answer)
+
+
+def test_default_builder_image_is_pinned_by_tag_and_digest(bake: Bake) -> None:
+    """The default project pins golang:1.27-alpine by tag and by the digest of its multi-platform index."""
+    project = bake(go_version=json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["go_version"])
+    pin = builder_pin(project)
+    assert (pin["tag"], pin["digest"]) == ("1.27", GOLANG_1_27_ALPINE_DIGEST)
+
+
+def test_builder_image_without_recorded_digest_says_how_to_pin_it(bake: Bake) -> None:
+    """A go_version with no recorded digest gets a tag pin and the command that prints the digest."""
     project = bake(go_version="1.24.3")
-    assert re.search(r"^go 1\.24\.3$", (project / "go.mod").read_text(), re.MULTILINE)
-    assert values(parse_dockerfile(project).structure, "ARG")[0] == "GO_VERSION=1.24.3"
+    assert builder_pin(project)["digest"] is None
+    assert "docker buildx imagetools inspect golang:1.24.3-alpine" in (project / "Dockerfile").read_text()
+
+
+def test_builder_image_is_a_build_argument_defaulting_to_the_pinned_stage(bake: Bake) -> None:
+    """ARG GOLANG_IMAGE, declared before any FROM, names the build stage's base: the pinned stage by default."""
+    instructions = [i for i in parse_dockerfile(bake()).structure if i["instruction"] != "COMMENT"]
+    assert instructions[0]["instruction"] == "ARG"
+    assert instructions[0]["value"] == "GOLANG_IMAGE=golang-builder"
+    assert [i["value"] for i in instructions if i["value"].endswith(" AS build")] == [
+        "--platform=$BUILDPLATFORM ${GOLANG_IMAGE} AS build"
+    ]
+
+
+def test_make_docker_build_passes_golang_image_from_the_environment(bake: Bake) -> None:
+    """`make docker-build` hands GOLANG_IMAGE to docker build by name, so its value is read as data, never as shell."""
+    makefile = (bake() / "Makefile").read_text(encoding="utf-8")
+    (recipe,) = [line for line in makefile.splitlines() if line.startswith("\t$(DOCKER) build")]
+    assert "--build-arg GOLANG_IMAGE " in recipe
 
 
 def test_port_answer_reaches_code_image_and_docs(bake: Bake) -> None:

@@ -1,11 +1,14 @@
 """A thin, typed layer over the Docker CLI for the image tests and benchmarks.
 
-Always the Debian client (/usr/bin/docker) with BuildKit; containers only ever
-use the host's loopback (``--network host``) or no network at all.
+The client is the one scripts/docker-client.sh chooses (the `docker` on PATH when
+it builds with BuildKit, else an older client that does so with DOCKER_BUILDKIT=1),
+always run with DOCKER_BUILDKIT=1; containers only ever use the host's loopback
+(``--network host``) or no network at all.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -20,7 +23,14 @@ from typing import Any
 
 from tests.support.waiting import wait_for
 
-DOCKER = "/usr/bin/docker"
+CLIENT_CHOOSER = Path(__file__).resolve().parents[2] / "scripts" / "docker-client.sh"
+
+
+@functools.cache
+def docker_client() -> str:
+    """Return the path of the Docker client that builds with BuildKit ("docker" when none qualifies)."""
+    result = subprocess.run(["bash", str(CLIENT_CHOOSER)], capture_output=True, text=True, timeout=60, check=False)
+    return result.stdout.strip() or "docker"
 
 
 class DockerError(RuntimeError):
@@ -39,7 +49,7 @@ class Build:
 def docker(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run the docker CLI; raise DockerError with its output when check is on and it fails."""
     result = subprocess.run(
-        [DOCKER, *args],
+        [docker_client(), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -222,7 +232,7 @@ def exported_files(tag: str, *, platform: str | None = None) -> dict[str, ImageF
     """List the image's filesystem: `docker export` of a created container, without Docker's runtime entries."""
     container = create_container(tag, platform=platform)
     try:
-        result = subprocess.run([DOCKER, "export", container], capture_output=True, timeout=300, check=False)
+        result = subprocess.run([docker_client(), "export", container], capture_output=True, timeout=300, check=False)
         if result.returncode != 0:
             raise DockerError(f"docker export {container} exited {result.returncode}:\n{result.stderr.decode()}")
     finally:

@@ -1,11 +1,10 @@
-"""Local stand-in for the official ``golang:<version>-alpine`` image.
+"""Local stand-in for the official ``golang:<version>-alpine`` builder image.
 
 Tests build the generated Dockerfile on machines that cannot pull from a
-container registry. This module assembles, from the local Go toolchain, an
-image tagged exactly like the official one (``golang:X.Y.Z-alpine``) that
-offers only what our Dockerfile may rely on:
+container registry. This module assembles, from a Go toolchain on this machine,
+an image that offers only what our Dockerfile may rely on:
 
-* Go at ``/usr/local/go`` (a copy of the local GOROOT, statically linked
+* Go at ``/usr/local/go`` (a copy of the toolchain's GOROOT, statically linked
   binaries as shipped on go.dev), ``/usr/local/go/bin`` on ``PATH``;
 * ``GOPATH=/go``, ``GOTOOLCHAIN=local``, ``WORKDIR /go`` with ``/go/bin`` and
   ``/go/src``;
@@ -14,9 +13,16 @@ offers only what our Dockerfile may rely on:
 * ``/etc/passwd`` and ``/etc/group`` with ``root`` and ``nobody``, ``/root``,
   and a world-writable sticky ``/tmp``.
 
+It never carries the official name: it is tagged
+``go-scratch-service/golang-standin:<version>-alpine``, so it cannot shadow the
+real image in later builds, and builds reach it through the Dockerfile's
+``GOLANG_IMAGE`` build argument. The toolchain is the local Go, or a release
+that the go command fetches through the module proxy (``GOTOOLCHAIN=go1.27.3``,
+kept in the module cache).
+
 The image is built with ``docker import`` from a tar stream, only when the
-tag is not present yet. Run ``python -m tests.support.golang_image`` from the
-repository root to build it and print its tag.
+tag is not present yet. Run ``python -m tests.support.golang_image [go1.N.P]``
+from the repository root to build it and print its tag.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ import contextlib
 import io
 import os
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-DOCKER = "/usr/bin/docker"
+from tests.support.docker import docker_client
+
+STANDIN_REPOSITORY = "go-scratch-service/golang-standin"
 BUSYBOX = Path("/bin/busybox")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -51,30 +60,38 @@ nobody:x:65534:
 """
 
 
-# --- The local Go toolchain -------------------------------------------------
+# --- The Go toolchain ---------------------------------------------------------
 
 
-def go_env(name: str) -> str:
-    """Return one `go env` value of the local toolchain."""
-    result = subprocess.run(["go", "env", name], check=True, capture_output=True, text=True)
+def go_env(name: str, toolchain: str | None = None) -> str:
+    """Return one `go env` value of the local toolchain, or of `toolchain` ("go1.27.3", fetched when missing)."""
+    env = {**os.environ, "GOTOOLCHAIN": toolchain} if toolchain else None
+    result = subprocess.run(["go", "env", name], check=True, capture_output=True, text=True, env=env, timeout=900)
     return result.stdout.strip()
+
+
+def go_version(toolchain: str | None = None) -> str:
+    """Return the toolchain's Go version without the "go" prefix, e.g. "1.26.8"."""
+    goversion = go_env("GOVERSION", toolchain).split()[0]  # drop any " X:experiment" suffix
+    version = goversion.removeprefix("go")
+    if not version[:1].isdigit():
+        raise RuntimeError(f"Go is not a release build: {goversion!r}")
+    return version
 
 
 def local_go_version() -> str:
     """Return the local Go version without the "go" prefix, e.g. "1.26.8"."""
-    goversion = go_env("GOVERSION").split()[0]  # drop any " X:experiment" suffix
-    version = goversion.removeprefix("go")
-    if not version[:1].isdigit():
-        raise RuntimeError(f"local Go is not a release build: {goversion!r}")
-    return version
+    return go_version()
 
 
-def local_goroot() -> Path:
-    return Path(go_env("GOROOT")).resolve()
+def goroot(toolchain: str | None = None) -> Path:
+    """Return the toolchain's GOROOT (a module cache directory for a fetched toolchain)."""
+    return Path(go_env("GOROOT", toolchain)).resolve()
 
 
 def image_tag(version: str) -> str:
-    return f"golang:{version}-alpine"
+    """Name the stand-in for golang:<version>-alpine: never the official name."""
+    return f"{STANDIN_REPOSITORY}:{version}-alpine"
 
 
 # --- The root filesystem, as a tar stream ------------------------------------
@@ -182,7 +199,7 @@ def image_exists(docker: str, tag: str) -> bool:
 
 def image_changes(version: str) -> list[str]:
     """Dockerfile instructions that `docker import --change` applies."""
-    description = f"local stand-in for {image_tag(version)}, assembled from the host Go toolchain"
+    description = f"local stand-in for golang:{version}-alpine, assembled from a Go toolchain on the build machine"
     return [
         f"ENV PATH={IMAGE_PATH}",
         "ENV GOPATH=/go",
@@ -215,14 +232,15 @@ def import_image(docker: str, tag: str, version: str, goroot: Path) -> None:
         raise RuntimeError(f"docker import of {tag} failed (exit status {process.returncode})")
 
 
-def ensure_golang_image(docker: str = DOCKER) -> str:
-    """Build the stand-in image unless its tag exists; return the tag."""
-    version = local_go_version()
+def ensure_golang_image(toolchain: str | None = None) -> str:
+    """Build the stand-in of the local Go, or of `toolchain` ("go1.27.3"), unless its tag exists; return the tag."""
+    docker = docker_client()
+    version = go_version(toolchain)
     tag = image_tag(version)
     if not image_exists(docker, tag):
-        import_image(docker, tag, version, local_goroot())
+        import_image(docker, tag, version, goroot(toolchain))
     return tag
 
 
 if __name__ == "__main__":
-    print(ensure_golang_image())
+    print(ensure_golang_image(*sys.argv[1:2]))
