@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Make sure a local Docker Engine (with BuildKit) is installed and answering.
 #
-# Idempotent: safe to run repeatedly, and a no-op when dockerd already runs.
-#   - installs Debian's docker.io when /usr/bin/docker or dockerd is missing;
+# Idempotent: safe to run repeatedly, and a no-op when an engine already answers.
+#   - uses the Docker client that scripts/docker-client.sh chooses (the `docker` on PATH when it
+#     has buildx, as with Docker CE or Docker Desktop; else Debian's client with DOCKER_BUILDKIT=1);
 #   - installs busybox-static when /bin/busybox is missing (the local
 #     golang stand-in image, tests/support/golang_image.py, needs it);
-#   - starts dockerd in the background when `docker info` does not answer,
-#     then waits up to DOCKER_WAIT_SECONDS (default 60) for it.
+#   - when no engine answers: installs Debian's docker.io if the client or dockerd is missing,
+#     starts dockerd in the background, then waits up to DOCKER_WAIT_SECONDS (default 60) for it.
 # Installing packages and starting dockerd need root.
 set -euo pipefail
+# shellcheck source=scripts/docker-client.sh
+source "$(dirname "$0")/docker-client.sh"
 
-readonly DOCKER=/usr/bin/docker
 readonly WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
 readonly DOCKERD_LOG="${TMPDIR:-/tmp}/dockerd.log"
 readonly DOCKERD_PIDFILE=/var/run/docker.pid
@@ -30,16 +32,22 @@ apt_install() {
 
 find_dockerd() { command -v dockerd || true; }
 
-ensure_packages() {
-  if [[ ! -x "$DOCKER" || -z "$(find_dockerd)" ]]; then
-    apt_install docker.io
-  fi
+ensure_busybox() {
   if [[ ! -x /bin/busybox ]]; then
     apt_install busybox-static
   fi
 }
 
-daemon_answers() { "$DOCKER" info >/dev/null 2>&1; }
+ensure_docker_io() {
+  if ! docker_client >/dev/null 2>&1 || [[ -z "$(find_dockerd)" ]]; then
+    apt_install docker.io
+  fi
+}
+
+daemon_answers() {
+  local docker
+  docker="$(docker_client 2>/dev/null)" && "$docker" info >/dev/null 2>&1
+}
 
 # A dockerd that is still starting up has written its pid file already.
 dockerd_running() {
@@ -49,7 +57,7 @@ dockerd_running() {
 }
 
 start_dockerd() {
-  is_root || die "'$DOCKER info' fails: dockerd is not running (starting it needs root) or you lack access to its socket"
+  is_root || die "'docker info' fails: dockerd is not running (starting it needs root) or you lack access to its socket"
   local dockerd
   dockerd="$(find_dockerd)"
   [[ -n "$dockerd" ]] || die "dockerd not found on PATH"
@@ -71,8 +79,9 @@ wait_for_daemon() {
 }
 
 main() {
-  ensure_packages
+  ensure_busybox
   if ! daemon_answers; then
+    ensure_docker_io
     if dockerd_running; then
       log "dockerd is running but not answering yet; waiting"
     else
@@ -80,7 +89,9 @@ main() {
     fi
     wait_for_daemon
   fi
-  echo "docker engine ready: server $("$DOCKER" version --format '{{.Server.Version}}')"
+  local docker
+  docker="$(docker_client)"
+  echo "docker engine ready: client $docker, server $("$docker" version --format '{{.Server.Version}}')"
 }
 
 main "$@"

@@ -109,13 +109,21 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
-def golang_image() -> str:
-    """Require a Docker engine that answers and the golang build image (built locally if absent); return its tag."""
+def standin_builder(toolchain: str | None = None) -> str:
+    """Require a Docker engine that answers; build the builder stand-in of the local Go or of toolchain; return its tag.
+
+    The stand-in never carries the official name: builds get it through the Dockerfile's GOLANG_IMAGE argument.
+    """
     if not engine_available():
         message = "no Docker engine answers: run scripts/docker-engine.sh"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     with file_lock(Path(tempfile.gettempdir()) / "go-scratch-service-golang-image.lock"):
-        return ensure_golang_image()
+        return ensure_golang_image(toolchain)
+
+
+@pytest.fixture(scope="session")
+def golang_image() -> str:
+    """The builder stand-in of the local Go (built if absent): pass it as GOLANG_IMAGE; return its tag."""
+    return standin_builder()
