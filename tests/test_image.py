@@ -64,6 +64,8 @@ SLUG = "go-scratch-service"  # the slug of the default project_name
 # identical build out of the second build's log, and the build tests read that log.
 MODULE_PATH = f"github.com/example/{SLUG}-{os.getpid()}"
 IMAGE_REPOSITORY = "go-scratch-service-test"
+# The FROM line of the Dockerfile that pins the official builder image.
+PINNED_BUILDER = re.compile(r"^FROM --platform=\$BUILDPLATFORM (\S+) AS golang-builder$", re.MULTILINE)
 MEASUREMENTS_DIR = TEMPLATE_DIR / "build" / "image-measurements"
 PROBE_SOURCE = Path(__file__).parent / "support" / "https_probe"
 BUSYBOX = Path("/bin/busybox")
@@ -540,6 +542,30 @@ class TestBuild:
             download = find_step(steps, "go mod download")
             assert download is not None
             assert download.cached, "the module download layer was rebuilt"
+
+    def test_make_docker_build_without_golang_image_uses_the_pinned_image(
+        self, golang_image: str, bake: Bake, docker_first_on_path: str
+    ) -> None:
+        """Without GOLANG_IMAGE, `make docker-build` builds from the pinned official image (pulled, or failing here)."""
+        project = bake()
+        (pinned,) = PINNED_BUILDER.findall((project / "Dockerfile").read_text(encoding="utf-8"))
+        repository = f"{IMAGE_REPOSITORY}-pinned-{os.getpid()}"
+        env = {key: value for key, value in os.environ.items() if key != "GOLANG_IMAGE"}
+        try:
+            result = subprocess.run(
+                [require_tool("make"), "docker-build", f"IMAGE={repository}"],
+                cwd=project,
+                env={**env, "PATH": docker_first_on_path},
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+        finally:
+            remove_images(f"{repository}:dev", f"{repository}:latest")
+        output = result.stdout + result.stderr
+        assert f"load metadata for docker.io/library/{pinned}" in output, output
+        assert golang_image not in output
 
     def test_vendored_project_without_vendor_dir_fails_clearly(self, golang_image: str, bake: Bake) -> None:
         """Building a vendored project whose vendor/ is missing stops with the fix to apply."""
