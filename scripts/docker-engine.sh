@@ -10,7 +10,8 @@
 #     starts dockerd in the background, then waits up to DOCKER_WAIT_SECONDS (default 60) for it.
 # Installing packages and starting dockerd need root.
 set -euo pipefail
-# shellcheck source=scripts/docker-client.sh
+# The chooser of the Docker client (shellcheck checks that file on its own).
+# shellcheck source=/dev/null
 source "$(dirname "$0")/docker-client.sh"
 
 readonly WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
