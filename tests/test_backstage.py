@@ -9,6 +9,7 @@ folder, so the template's hooks never run there: what it makes must be a sensibl
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -186,7 +187,7 @@ def test_action_project_passes_make_image_test(
     """Made without hooks, the project (the default one, then without HTTPS) builds its image and passes image-test."""
     answers = {"https_client": https_client, "vendor_dependencies": False, "prometheus_metrics": False}
     fetched, _ = renders[answers_id(answers)]
-    repository = f"{IMAGE_REPOSITORY}-{'https' if https_client else 'plain'}"
+    repository = f"{IMAGE_REPOSITORY}-{'https' if https_client else 'plain'}-{os.getpid()}"
     try:
         command = [require_tool("make"), "image-test", f"IMAGE={repository}"]
         output = run(command, cwd=fetched.project, env={"PATH": docker_first_on_path})
@@ -204,7 +205,7 @@ def test_action_vendoring_project_image_build_says_run_go_mod_vendor(
 ) -> None:
     """A vendoring project with a dependency, made without the vendoring hook, stops at the image build with the fix."""
     fetched, _ = renders[answers_id({"https_client": True, "vendor_dependencies": True, "prometheus_metrics": True})]
-    tag = f"{IMAGE_REPOSITORY}:no-vendor"
+    tag = f"{IMAGE_REPOSITORY}:no-vendor-{os.getpid()}"
     try:
         with pytest.raises(DockerError) as failure:
             build_image(fetched.project, tag, network="none")
