@@ -18,6 +18,11 @@ from typing import Any
 ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The image test's entry for the bundle, as rendered (like the Dockerfile, with the bundle) and without it.
+CA_BUNDLE_TEST = f"  - name: the CA bundle, for HTTPS calls\n    path: {CA_BUNDLE}\n    shouldExist: true\n"
+NO_CA_BUNDLE_TEST = (
+    f"  - name: no CA bundle (the service makes no HTTPS calls)\n    path: {CA_BUNDLE}\n    shouldExist: false\n"
+)
 
 # Directories whose files all have conditional names (CI, Kubernetes). Cookiecutter skips a file
 # whose name renders empty but still creates its directory, so an unchosen option leaves these
@@ -44,6 +49,18 @@ def strip_ca_certificates(dockerfile: Path) -> None:
     paragraphs = dockerfile.read_text(encoding="utf-8").split("\n\n")
     kept = [paragraph for paragraph in paragraphs if CA_BUNDLE not in paragraph]
     dockerfile.write_text("\n\n".join(kept), encoding="utf-8")
+
+
+def expect_no_ca_bundle(structure_test: Path) -> None:
+    """Make the image test expect no CA bundle, as the stripped Dockerfile builds the image."""
+    text = structure_test.read_text(encoding="utf-8")
+    structure_test.write_text(text.replace(CA_BUNDLE_TEST, NO_CA_BUNDLE_TEST), encoding="utf-8")
+
+
+def drop_ca_bundle(project: Path) -> None:
+    """Leave the CA bundle out of the image and out of what its test expects, together."""
+    strip_ca_certificates(project / "Dockerfile")
+    expect_no_ca_bundle(project / "container-structure-test.yaml")
 
 
 def vendor_dependencies(project: Path) -> None:
@@ -81,7 +98,7 @@ def main() -> int:
     vendoring = ANSWERS["__vendor_dependencies"] == "True"
     try:
         if not https_client:
-            strip_ca_certificates(project / "Dockerfile")
+            drop_ca_bundle(project)
         if vendoring:
             vendor_dependencies(project)
         remove_empty_directories(project)

@@ -2,7 +2,9 @@
 # Run the template's whole test suite, installing what it needs first:
 #   - a virtual environment in .venv with the pinned test dependencies (pyproject.toml);
 #   - the pinned Go tools (golangci-lint, actionlint, kustomize) via the Go module proxy;
-#   - a running Docker engine with BuildKit (Debian's docker.io; installing and starting it needs root).
+#   - a running Docker engine with BuildKit (Debian's docker.io; installing and starting it needs root);
+#   - Backstage's npm packages (tests/backstage/package-lock.json) with the machine's Node and npm,
+#     cached in build/backstage/ per lock file.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k rendering`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,11 @@ bash scripts/install-go-tools.sh
 PATH="$(go env GOPATH)/bin:$PATH"
 export PATH
 bash scripts/docker-engine.sh
+if command -v npm >/dev/null || [ "${CI:-}" = true ]; then
+  bash scripts/install-backstage.sh >/dev/null
+else
+  echo "note: npm is not installed: the Backstage tests will be skipped" >&2
+fi
 
 # pytest's exit code 5 means "no test ran": never a success here.
 # --dist loadgroup keeps each image variant on one worker, so it is built once.

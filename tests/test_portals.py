@@ -1,32 +1,24 @@
-"""Portals: the catalog entry, the Backstage Software Template, and what a portal without hooks gives.
+"""Portals: the catalog entry, the Backstage Software Template, and the answers portals pass.
 
-Backstage's ``fetch:cookiecutter`` fetches only the project directory of the template (so no
-hooks), writes the step's ``values`` as the whole ``cookiecutter.json`` and runs cookiecutter with
-``--no-input``. The tests below evaluate the template's ``${{ }}`` expressions the way Backstage's
-Nunjucks does for these simple forms, lay the files out as that action does, and render with the
-real cookiecutter, hooks off.
+The Template's form stays in step with cookiecutter.json and the hook here; Backstage's own code
+(the real fetch:cookiecutter action, its template engine and validators) runs in test_backstage.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs
 
-import jinja2
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
-from tests.support.docker import DockerError, build_image, remove_images
+from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake
 from tests.support.template import load_hook, template_copy_with
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
@@ -36,16 +28,11 @@ PRIVATE_KEYS = [key for key in COOKIECUTTER_JSON if key.startswith("__") and key
 # Asked of nobody: portals record it as the template release.
 CONSTANT_KEYS = {"version"}
 
-BACKSTAGE_TEMPLATE_PATH = TEMPLATE_DIR / "backstage" / "template.yaml"
+BACKSTAGE_TEMPLATE_PATH = TEMPLATE_DIR / "template.yaml"
 BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load(BACKSTAGE_TEMPLATE_PATH.read_text(encoding="utf-8"))
-FETCH_CONTENTS = "{{cookiecutter and 'contents'}}"  # the directory name fetch:cookiecutter renders
-REPO_URL = "github.com?owner=acme&repo=billing"  # what Backstage's RepoUrlPicker gives
 
 # Backstage's own rule for metadata.name (catalog-model KubernetesValidatorFunctions.isValidObjectName).
 BACKSTAGE_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-
-SINGLE_EXPRESSION = re.compile(r"^\$\{\{(.+)\}\}$", re.DOTALL)
-
 
 # --- The Backstage template, evaluated -------------------------------------------
 
@@ -64,45 +51,6 @@ def fetch_step() -> dict[str, Any]:
     return step
 
 
-def parse_repo_url(value: str) -> dict[str, str]:
-    """Backstage's parseRepoUrl filter for RepoUrlPicker values such as github.com?owner=acme&repo=billing."""
-    host, _, query = value.partition("?")
-    fields = {key: values[0] for key, values in parse_qs(query).items()}
-    return {"host": host, **fields}
-
-
-def scaffolder_environment() -> jinja2.Environment:
-    """A Jinja environment that reads ${{ }} like Backstage's scaffolder (Nunjucks with those delimiters)."""
-    environment = jinja2.Environment(
-        variable_start_string="${{", variable_end_string="}}", undefined=jinja2.ChainableUndefined
-    )
-    environment.filters["parseRepoUrl"] = parse_repo_url
-    return environment
-
-
-def form_answers(**overrides: Any) -> dict[str, Any]:
-    """What the form submits: each field's default, then the user's entries."""
-    answers = {name: field["default"] for name, field in backstage_parameters().items() if "default" in field}
-    return {**answers, "repoUrl": REPO_URL, **overrides}
-
-
-def backstage_values(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The fetch step's values as Backstage renders them: a lone ${{ }} keeps its type, undefined drops out."""
-    environment = scaffolder_environment()
-    values: dict[str, Any] = {}
-    for key, raw in fetch_step()["input"]["values"].items():
-        if isinstance(raw, str) and (single := SINGLE_EXPRESSION.match(raw)):
-            value = environment.compile_expression(single.group(1))(parameters=parameters)
-            if isinstance(value, jinja2.Undefined):
-                continue  # JSON.stringify drops undefined
-            values[key] = value
-        elif isinstance(raw, str):
-            values[key] = environment.from_string(raw).render(parameters=parameters)
-        else:
-            values[key] = raw
-    return values
-
-
 def isolated_config(tmp_path: Path) -> str:
     """A cookiecutter user config that keeps its replay and clone folders inside tmp_path."""
     config = tmp_path / "cookiecutterrc.yaml"
@@ -110,22 +58,6 @@ def isolated_config(tmp_path: Path) -> str:
         f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8"
     )
     return str(config)
-
-
-def render_like_backstage(tmp_path: Path, parameters: Mapping[str, Any]) -> Path:
-    """Generate a project as fetch:cookiecutter does: the fetched directory, values as cookiecutter.json, no hooks."""
-    template = tmp_path / "template"
-    url = fetch_step()["input"]["url"]
-    shutil.copytree((BACKSTAGE_TEMPLATE_PATH.parent / url).resolve(), template / FETCH_CONTENTS)
-    (template / "cookiecutter.json").write_text(json.dumps(backstage_values(parameters)), encoding="utf-8")
-    project = cookiecutter(
-        str(template),
-        no_input=True,
-        output_dir=str(tmp_path / "intermediate"),
-        accept_hooks=False,
-        config_file=isolated_config(tmp_path),
-    )
-    return Path(project)
 
 
 # --- Hooks, as users get them ---------------------------------------------------------
@@ -296,12 +228,6 @@ def test_backstage_template_is_a_scaffolder_template() -> None:
     assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "catalog-info.yaml").is_file()
 
 
-def test_backstage_fetches_the_project_directory() -> None:
-    """The fetch URL names the template's project directory, the tree fetch:cookiecutter renders."""
-    fetched = (BACKSTAGE_TEMPLATE_PATH.parent / fetch_step()["input"]["url"]).resolve()
-    assert fetched == TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
-
-
 def test_backstage_asks_every_question() -> None:
     """Every public question is a form field and reaches cookiecutter; the release is passed as it is."""
     fields = backstage_parameters()
@@ -341,15 +267,6 @@ def test_backstage_passes_private_answers_verbatim() -> None:
     values = fetch_step()["input"]["values"]
     for key in PRIVATE_KEYS:
         assert values[key] == COOKIECUTTER_JSON[key], key
-
-
-def test_backstage_empty_fields_get_cookiecutter_defaults() -> None:
-    """Left empty, the slug is cookiecutter's slugify of the name and the module path names the chosen repository."""
-    values = backstage_values(form_answers())
-    assert values["project_slug"] == COOKIECUTTER_JSON["project_slug"]
-    assert values["module_path"] == "github.com/acme/billing"
-    assert values["port"] == 8080
-    assert values["https_client"] is True
 
 
 def test_backstage_port_range_is_the_hooks(pre_gen: ModuleType) -> None:
@@ -421,45 +338,3 @@ def test_backstage_pattern_agrees_with_the_hook(pre_gen: ModuleType, key: str, s
     assert pattern.startswith("^")
     assert pattern.endswith("$")
     assert bool(re.search(pattern, sample)) == hook_accepts(pre_gen, key, sample)
-
-
-# --- Without hooks, as Backstage renders ------------------------------------------------
-
-
-@pytest.mark.slow
-def test_backstage_default_project_builds_without_hooks(tmp_path: Path) -> None:
-    """Rendered like fetch:cookiecutter (hooks off), the default project builds, vets and has its CI and manifests."""
-    project = render_like_backstage(tmp_path, form_answers(go_version=GO_VERSION))
-    run(["go", "build", "-o", str(tmp_path / "bin" / "service"), "./..."], cwd=project)
-    run(["go", "vet", "./..."], cwd=project)
-    entity = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))
-    assert entity["metadata"]["name"] == "go-scratch-service"
-    assert entity["metadata"]["annotations"]["github.com/project-slug"] == "acme/billing"
-    for name in (".github/workflows/ci.yml", ".github/dependabot.yml", "deploy/kubernetes/kustomization.yaml"):
-        assert (project / name).is_file(), name
-
-
-def test_backstage_unchosen_options_leave_no_files_without_hooks(tmp_path: Path) -> None:
-    """Without hooks, unchosen CI and Kubernetes files are absent: only empty folders remain, which git drops."""
-    project = render_like_backstage(tmp_path, form_answers(go_version=GO_VERSION, ci="none", kubernetes=False))
-    leftovers = [p for name in (".github", "deploy") for p in (project / name).rglob("*") if p.is_file()]
-    assert leftovers == []
-    assert not (project / ".gitlab-ci.yml").exists()
-    assert not (project / "renovate.json").exists()
-
-
-@pytest.mark.docker
-@pytest.mark.slow
-def test_backstage_vendoring_project_image_build_says_run_go_mod_vendor(tmp_path: Path, golang_image: str) -> None:
-    """Without the hook that vendors, the image build of a vendoring project fails and says to run go mod vendor."""
-    answers = form_answers(go_version=GO_VERSION, vendor_dependencies=True, prometheus_metrics=True)
-    project = render_like_backstage(tmp_path, answers)
-    assert not (project / "vendor").exists()
-    tag = "go-scratch-service-portal-test:no-vendor"
-    try:
-        with pytest.raises(DockerError) as failure:
-            build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="none")
-    finally:
-        remove_images(tag)
-    # The line the build printed (BuildKit prefixes it with step and time), not the echoed command.
-    assert re.search(r"^#\d+ [\d.]+ error: vendor/ is missing: run 'go mod vendor'", str(failure.value), re.MULTILINE)

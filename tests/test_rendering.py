@@ -10,6 +10,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
+from tests.support.template import ca_bundle_copied, ca_bundle_expected
 
 # Jinja text left in a generated file; `${{ ... }}` is GitHub Actions syntax and may stay.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
@@ -90,6 +91,12 @@ def test_dockerfile_copies_ca_bundle_only_for_https(combination: tuple[dict[str,
     assert any(CA_BUNDLE in copy for copy in copies) == answers["https_client"]
     assert ("CA bundle" in text) == answers["https_client"]
     assert "\n\n\n" not in text
+
+
+def test_image_test_expects_the_ca_bundle_the_dockerfile_copies(combination: tuple[dict[str, bool], Path]) -> None:
+    """container-structure-test.yaml expects the CA bundle exactly when the Dockerfile copies it (hooks run here)."""
+    answers, project = combination
+    assert ca_bundle_expected(project) == ca_bundle_copied(project) == answers["https_client"]
 
 
 def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, bool], Path]) -> None:

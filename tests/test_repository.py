@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,25 @@ def test_python_dependencies_are_pinned() -> None:
     requirements = project["dependencies"] + [r for group in project["optional-dependencies"].values() for r in group]
     unpinned = [r for r in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", r)]
     assert unpinned == []
+
+
+def test_npm_dependencies_are_pinned() -> None:
+    """Backstage's npm packages are pinned to exact versions, and the lock file holds those very versions."""
+    node = TEMPLATE_DIR / "tests" / "backstage"
+    wanted = json.loads((node / "package.json").read_text())["dependencies"]
+    lock = json.loads((node / "package-lock.json").read_text())
+    assert [name for name, version in wanted.items() if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version)] == []
+    assert lock["packages"][""]["dependencies"] == wanted
+    assert {name: lock["packages"][f"node_modules/{name}"]["version"] for name in wanted} == wanted
+
+
+def test_readme_layout_names_what_is_there() -> None:
+    """Every path in the README's layout exists, and the Backstage Template is where the README says."""
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    (layout,) = re.findall(r"## Layout\n\n```text\n(.+?)\n```", readme, re.DOTALL)
+    paths = [line.split()[0] for line in layout.splitlines()]
+    assert [path for path in paths if not (TEMPLATE_DIR / path).exists()] == []
+    assert "template.yaml" in paths
 
 
 def test_template_repository_passes_its_pre_commit_hooks(tmp_path: Path) -> None:

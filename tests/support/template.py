@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
@@ -56,3 +57,19 @@ def template_copy_with(directory: Path, answers: Mapping[str, Any]) -> Path:
     config = {**json.loads(config_path.read_text(encoding="utf-8")), **answers}
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return template
+
+
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def ca_bundle_copied(project: Path) -> bool:
+    """Tell whether the generated Dockerfile copies the CA bundle into the image."""
+    lines = (project / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    return any(line.startswith("COPY ") and CA_BUNDLE in line for line in lines)
+
+
+def ca_bundle_expected(project: Path) -> bool:
+    """Tell whether the generated container-structure-test.yaml expects the CA bundle in the image."""
+    config = yaml.safe_load((project / "container-structure-test.yaml").read_text(encoding="utf-8"))
+    (test,) = [test for test in config["fileExistenceTests"] if test["path"] == CA_BUNDLE]
+    return bool(test["shouldExist"])
