@@ -103,7 +103,7 @@ def check_not_jinja(question: str, value: str) -> None:
 
 
 def check_slug(value: object) -> str:
-    """Accept a DNS-1123 label: it names the directory, binary, image and Kubernetes objects."""
+    """Accept a DNS-1035 label: it names the directory, binary, image and Kubernetes objects."""
     if not isinstance(value, str) or not SLUG.match(value):
         raise InvalidAnswer("project_slug", value, SLUG_ALLOWED)
     return value
@@ -218,7 +218,8 @@ def check_derived(raw: dict[str, Any], answers: Answers) -> None:
     for question, value in derived.items():
         if raw.get(question) != str(value):
             public = question.removeprefix("__")
-            raise InvalidAnswer(question, raw.get(question), f"nothing: it is derived from {public}, leave it out")
+            allowed = f"no value of its own (it is derived from {public}): leave it out"
+            raise InvalidAnswer(question, raw.get(question), allowed)
 
 
 def check_answers(raw: dict[str, Any]) -> Answers:

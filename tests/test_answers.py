@@ -25,7 +25,8 @@ from cookiecutter.exceptions import UndefinedVariableInTemplate
 from cookiecutter.main import cookiecutter
 from jinja2.exceptions import SecurityError
 
-from tests.conftest import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, answers_id, bake_with, require_tool, run
+import local_extensions
+from tests.conftest import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with, require_tool, run
 from tests.support.template import load_hook
 from tests.test_hooks import MODULE_PATHS
 from tests.test_updates import change_template, cruft, git, template_repository
@@ -168,6 +169,11 @@ def test_slug_with_a_slash_leaves_no_folder(tmp_path: Path, slug: str) -> None:
     assert entries(tmp_path / "work") == ["out"]
 
 
+def test_sandbox_and_hook_word_the_slug_rule_alike(pre_gen: ModuleType) -> None:
+    """The slug refused before any folder exists and the slug refused by the hook get the same explanation."""
+    assert local_extensions.SLUG_ALLOWED == pre_gen.SLUG_ALLOWED
+
+
 PRIVATE_OVERRIDES: dict[str, tuple[list[str], str]] = {
     "https-forced-on": (["https_client=false", "__https_client=True"], "__https_client"),
     "metrics-on-old-go": (["go_version=1.22", "__prometheus_metrics=True"], "__prometheus_metrics"),
@@ -185,7 +191,7 @@ def test_private_answers_passed_directly_are_refused(tmp_path: Path, args: list[
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
     assert errors[0].startswith(f"error: {question}=")
-    assert "it is derived from" in errors[0]
+    assert "(it is derived from " in errors[0]
     assert entries(output) == []
 
 
@@ -470,15 +476,19 @@ GO_LINE = ".".join(GO_VERSION.split(".")[:2])  # e.g. 1.26: a Go line without a 
 GO_SPELLINGS = {"line": GO_LINE, "first-release": f"{GO_LINE}.0"}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("go_version", GO_SPELLINGS.values(), ids=GO_SPELLINGS.keys())
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=answers_id)
-def test_every_go_version_spelling_builds_every_combination(
-    cookies: Any, tmp_path: Path, go_version: str, answers: dict[str, bool]
-) -> None:
-    """`1.N` and `1.N.0` both give projects that vendor (through the hook), build and vet with the local Go."""
-    project = bake_with(cookies, {**answers, "go_version": go_version})
+def test_go_line_gets_a_patch_release_in_go_mod(bake: Bake, go_version: str) -> None:
+    """`1.N` and `1.N.0` give the same go.mod line, `go 1.N.0`; the Dockerfile keeps the answer as the image tag."""
+    project = bake(go_version=go_version)
     assert f"\ngo {GO_LINE}.0\n" in (project / "go.mod").read_text(encoding="utf-8")
+    assert f"\nARG GO_VERSION={go_version}\n" in (project / "Dockerfile").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=answers_id)
+def test_go_line_builds_every_combination(cookies: Any, tmp_path: Path, answers: dict[str, bool]) -> None:
+    """With go_version `1.N`, every combination vendors (through the hook), builds and vets with the local Go."""
+    project = bake_with(cookies, {**answers, "go_version": GO_LINE})
     local = {"GOTOOLCHAIN": "local"}
     run(["go", "build", "-o", str(tmp_path / "service"), "."], cwd=project, env=local)
     run(["go", "vet", "./..."], cwd=project, env=local)
