@@ -19,10 +19,19 @@ ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt:
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
-UNPRINTABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})  # control characters, lone surrogates, line breaks
+# Control characters, format characters (BOM, bidirectional controls, zero-width joiners: Go refuses
+# some in source, and they hide what a name says), lone surrogates, line and paragraph separators.
+UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Cookiecutter renders every answer as Jinja, and cruft renders the stored answers again on update:
+# an answer that still holds a Jinja delimiter after rendering would be code on the next render.
+# Spelled from single braces: this file is itself a Jinja template.
+OPEN, CLOSE = "{", "}"
+JINJA_DELIMITERS = (OPEN + OPEN, CLOSE + CLOSE, OPEN + "%", "%" + CLOSE, OPEN + "#", "#" + CLOSE)
 BOOLEAN_HINT = "true/false, yes/no, y/n or 1/0 (any case)"
 
-SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# A DNS-1035 label (a Kubernetes Service name): it also starts with a letter, so YAML never reads it as a number.
+SLUG = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+SLUG_ALLOWED = "1-63 lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
 GO_VERSION = re.compile(r"^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$")
 MIN_GO_MINOR = 22  # the skeleton uses Go 1.22 routing patterns ("GET /{$}")
 METRICS_MIN_GO_MINOR = 26  # prometheus/client_golang v1.25 requires go 1.26
@@ -41,6 +50,9 @@ TEMPLATE_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]
 # Module path rules of the go command (golang.org/x/mod/module.CheckPath).
 MODULE_PATH_CHARS = re.compile(r"^[A-Za-z0-9._~-]+$")
 FIRST_ELEMENT_CHARS = re.compile(r"^[a-z0-9.-]+$")
+# go build refuses a package whose directory name (the path's last element) could be read as a flag.
+LAST_ELEMENT_START = re.compile(r"^[A-Za-z0-9_]")
+GOPKG_IN_VERSION = re.compile(r"\.v(0|[1-9][0-9]*)(-unstable)?$")  # gopkg.in/yaml.v3
 WINDOWS_RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
 )
@@ -77,18 +89,23 @@ def check_text(question: str, value: object, max_length: int) -> str:
     if len(value) > max_length:
         raise InvalidAnswer(question, value, f"at most {max_length} characters")
     if any(unicodedata.category(ch) in UNPRINTABLE for ch in value):
-        raise InvalidAnswer(question, value, "printable characters only (no newlines, tabs or control characters)")
+        raise InvalidAnswer(
+            question, value, "printable characters only (no newlines, tabs, control or invisible format characters)"
+        )
+    check_not_jinja(question, value)
     return value
 
 
+def check_not_jinja(question: str, value: str) -> None:
+    """Refuse an answer that still holds a Jinja delimiter: the next render (cruft update) would run it."""
+    if any(delimiter in value for delimiter in JINJA_DELIMITERS):
+        raise InvalidAnswer(question, value, f"no Jinja delimiters ({' '.join(JINJA_DELIMITERS)})")
+
+
 def check_slug(value: object) -> str:
-    """Accept a DNS-1123 label: it names the directory, binary, image and Kubernetes objects."""
+    """Accept a DNS-1035 label: it names the directory, binary, image and Kubernetes objects."""
     if not isinstance(value, str) or not SLUG.match(value):
-        raise InvalidAnswer(
-            "project_slug",
-            value,
-            "1-63 lowercase letters, digits and dashes, starting and ending with a letter or digit",
-        )
+        raise InvalidAnswer("project_slug", value, SLUG_ALLOWED)
     return value
 
 
@@ -106,10 +123,13 @@ def module_path_problem(path: str) -> str | None:
             return f"path element {element!r} has characters other than ASCII letters, digits and -._~"
         if element.startswith(".") or element.endswith("."):
             return f"path element {element!r} starts or ends with a dot"
-        if element.split(".", 1)[0].upper() in WINDOWS_RESERVED:
+        short = element.split(".", 1)[0]
+        if short.upper() in WINDOWS_RESERVED:
             return f"path element {element!r} is a reserved Windows file name"
-        if re.search(r"~[0-9]+$", element):
+        if re.search(r"~[0-9]+$", short):
             return f"path element {element!r} ends like a Windows short name (~N)"
+    if not LAST_ELEMENT_START.match(elements[-1]):
+        return f"the last path element {elements[-1]!r} must start with a letter, digit or underscore"
     first = elements[0]
     if first.startswith("-"):
         return "the first path element starts with a dash"
@@ -117,6 +137,8 @@ def module_path_problem(path: str) -> str | None:
         return "the first path element has no dot (use a domain, e.g. github.com/acme/service)"
     if not FIRST_ELEMENT_CHARS.match(first):
         return "the first path element may only have lowercase letters, digits, dots and dashes"
+    if first == "gopkg.in" and not GOPKG_IN_VERSION.search(path):
+        return "a gopkg.in path ends with its major version, e.g. gopkg.in/yaml.v3"
     major = re.search(r"/v([0-9.]+)$", path)
     if major and (not major.group(1).isdigit() or major.group(1).startswith("0") or major.group(1) == "1"):
         return f"major version suffix /v{major.group(1)} is invalid (use /v2 or higher, or none)"
@@ -185,6 +207,21 @@ def check_template_version(value: object) -> str:
     return value
 
 
+def check_derived(raw: dict[str, Any], answers: Answers) -> None:
+    """Refuse private answers (__x) passed directly: each must be what the public answer gives."""
+    derived = {
+        "__https_client": answers.https_client,
+        "__vendor_dependencies": answers.vendor_dependencies,
+        "__prometheus_metrics": answers.prometheus_metrics,
+        "__kubernetes": answers.kubernetes,
+    }
+    for question, value in derived.items():
+        if raw.get(question) != str(value):
+            public = question.removeprefix("__")
+            allowed = f"no value of its own (it is derived from {public}): leave it out"
+            raise InvalidAnswer(question, raw.get(question), allowed)
+
+
 def check_answers(raw: dict[str, Any]) -> Answers:
     """Check every answer and the combinations between them."""
     check_text("project_name", raw["project_name"], max_length=80)
@@ -220,7 +257,7 @@ def error(message: str) -> None:
 def main() -> int:
     """Validate the answers; exit 1 with one clear line if any is invalid."""
     try:
-        check_answers(ANSWERS)
+        check_derived(ANSWERS, check_answers(ANSWERS))
     except InvalidAnswer as err:
         error(str(err))
         return 1

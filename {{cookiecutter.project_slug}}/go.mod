@@ -1,6 +1,7 @@
+{#- A go line without a patch release (go 1.26) sorts before 1.26.0, which dependencies require. -#}
 module {{ cookiecutter.module_path }}
 
-go {{ cookiecutter.go_version }}
+go {{ cookiecutter.go_version if cookiecutter.go_version.count('.') == 2 else cookiecutter.go_version ~ '.0' }}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 
 require github.com/prometheus/client_golang v1.25.0

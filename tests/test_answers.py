@@ -1,0 +1,511 @@
+"""Answers are data, everywhere: no answer runs code, breaks a file, or slips past the checks.
+
+Cookiecutter renders every answer as Jinja; the template's ``_extensions`` sandbox makes that
+harmless wherever the template root is loaded (the command line, the Python API, cruft). The
+Backstage form, which renders without that root, refuses what the hook refuses. Accepted answers
+must give projects whose YAML parses to the answers and whose Go code builds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.exceptions import UndefinedVariableInTemplate
+from cookiecutter.main import cookiecutter
+from jinja2.exceptions import SecurityError
+
+import local_extensions
+from tests.conftest import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with, require_tool, run
+from tests.support.template import load_hook
+from tests.test_hooks import MODULE_PATHS
+from tests.test_updates import change_template, cruft, git, template_repository
+
+COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load(
+    (TEMPLATE_DIR / "backstage" / "template.yaml").read_text(encoding="utf-8")
+)
+MARKER = "MARKER"  # replaced by a path in the test's folder: the file a payload would create
+
+# Answers that run a command when rendered by a non-sandboxed Jinja (each creates MARKER).
+PAYLOADS: dict[str, str] = {
+    "cycler-globals": "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "lipsum-globals": "{{ lipsum.__globals__['os'].popen('touch MARKER').read() }}",
+    "self-builtins": "{{ self.__init__.__globals__.__builtins__.__import__('os').system('touch MARKER') }}",
+    "namespace-statement": "{% set g = namespace.__init__.__globals__ %}{{ g.os.system('touch MARKER') }}",
+}
+
+
+def armed(payload: str, marker: Path) -> str:
+    """The payload, aimed at a marker file in the test's folder."""
+    return payload.replace(MARKER, str(marker))
+
+
+def cookiecutter_cli(*args: str, output_dir: Path, template: Path = TEMPLATE_DIR) -> subprocess.CompletedProcess[str]:
+    """Run the real cookiecutter command line, as a portal does."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(template), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def entries(directory: Path) -> list[str]:
+    """Everything below directory, folders included."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*")) if directory.exists() else []
+
+
+# --- The sandbox ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_payload_runs_outside_the_sandbox(tmp_path: Path, payload: str) -> None:
+    """Control: rendered by cookiecutter's environment without the template's extension, each payload runs."""
+    marker = tmp_path / "ran"
+    StrictEnvironment(context={"cookiecutter": {}}).from_string(armed(payload, marker)).render()
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_cli_stops_a_payload_in_the_sandbox(tmp_path: Path, payload: str) -> None:
+    """Through the command line, a payload stops with a sandbox error naming the question; nothing runs or stays."""
+    marker, output = tmp_path / "ran", tmp_path / "out"
+    result = cookiecutter_cli(f"project_name={armed(payload, marker)}", output_dir=output)
+    assert result.returncode == 1
+    assert "Unable to render variable 'project_name'" in result.stdout
+    assert "refused by Jinja's sandbox" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not marker.exists()
+    assert entries(output) == []
+
+
+@pytest.mark.parametrize("question", ["project_name", "description", "module_path", "owner", "go_version"])
+def test_api_stops_a_payload_in_any_answer(cookies: Any, tmp_path: Path, question: str) -> None:
+    """Through the Python API (pytest-cookies), a payload in any answer raises a SecurityError; nothing runs."""
+    marker = tmp_path / "ran"
+    result = cookies.bake(
+        template=str(TEMPLATE_DIR), extra_context={question: armed(PAYLOADS["cycler-globals"], marker)}
+    )
+    assert isinstance(result.exception, UndefinedVariableInTemplate)
+    assert isinstance(result.exception.error, SecurityError)
+    assert not marker.exists()
+    assert [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()] == []
+
+
+def test_rendered_jinja_delimiters_are_refused(cookies: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    """An answer that still holds Jinja after rendering ({% raw %}) is refused: cruft update would render it again."""
+    answer = "{% raw %}{{ 6*7 }}{% endraw %}"
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION, "description": answer})
+    assert result.exit_code != 0
+    (line,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert line.startswith('error: description="{{ 6*7 }}" is not allowed: no Jinja delimiters')
+
+
+@pytest.mark.slow
+def test_cruft_create_stops_a_payload(tmp_path: Path) -> None:
+    """`cruft create` loads the template root too: the payload stops with a SecurityError and nothing is written."""
+    marker, output = tmp_path / "ran", tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"project_slug": "svc", "description": armed(PAYLOADS["lipsum-globals"], marker)})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode != 0
+    assert "SecurityError" in created.stdout + created.stderr
+    assert "refused by Jinja's sandbox" in created.stdout + created.stderr
+    assert not marker.exists()
+    assert entries(output) == []
+
+
+@pytest.mark.slow
+def test_cruft_update_stops_a_stored_payload(tmp_path: Path) -> None:
+    """`cruft update` renders the answers stored in .cruft.json again: a payload planted there stops in the sandbox."""
+    marker, output = tmp_path / "ran", tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"go_version": GO_VERSION, "project_slug": "svc"})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    project = output / "svc"
+    state_path = project / ".cruft.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state["context"]["cookiecutter"]["description"] = armed(PAYLOADS["self-builtins"], marker)
+    state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Generated, with a planted answer")
+    change_template(template)
+    updated = cruft("update", "--skip-apply-ask", cwd=project)
+    assert updated.returncode != 0
+    assert "SecurityError" in updated.stdout + updated.stderr
+    assert not marker.exists()
+    assert git(project, "status", "--porcelain") == ""
+
+
+# --- Slugs that are not one folder, private answers ----------------------------------------
+
+FOLDER_ESCAPES = {"slash": "a/b", "parent": "../escape", "deep": "x/y/z", "dot-dot": ".."}
+
+
+@pytest.mark.parametrize("slug", FOLDER_ESCAPES.values(), ids=FOLDER_ESCAPES.keys())
+def test_slug_with_a_slash_leaves_no_folder(tmp_path: Path, slug: str) -> None:
+    """A slug that names more than one folder is refused before cookiecutter creates any directory."""
+    output = tmp_path / "work" / "out"
+    output.mkdir(parents=True)
+    result = cookiecutter_cli(f"project_slug={slug}", f"go_version={GO_VERSION}", output_dir=output)
+    assert result.returncode == 1
+    assert f"project_slug={json.dumps(slug)} is not allowed: 1-63 lowercase letters" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert entries(tmp_path / "work") == ["out"]
+
+
+def test_sandbox_and_hook_word_the_slug_rule_alike(pre_gen: ModuleType) -> None:
+    """The slug refused before any folder exists and the slug refused by the hook get the same explanation."""
+    assert local_extensions.SLUG_ALLOWED == pre_gen.SLUG_ALLOWED
+
+
+PRIVATE_OVERRIDES: dict[str, tuple[list[str], str]] = {
+    "https-forced-on": (["https_client=false", "__https_client=True"], "__https_client"),
+    "metrics-on-old-go": (["go_version=1.22", "__prometheus_metrics=True"], "__prometheus_metrics"),
+    "vendoring-forced-off": (["vendor_dependencies=yes", "__vendor_dependencies=False"], "__vendor_dependencies"),
+    "kubernetes-garbage": (["__kubernetes=maybe"], "__kubernetes"),
+}
+
+
+@pytest.mark.parametrize(("args", "question"), PRIVATE_OVERRIDES.values(), ids=PRIVATE_OVERRIDES.keys())
+def test_private_answers_passed_directly_are_refused(tmp_path: Path, args: list[str], question: str) -> None:
+    """A private __ answer that differs from what its public answer gives is refused in one line; nothing stays."""
+    output = tmp_path / "out"
+    result = cookiecutter_cli(*args, output_dir=output)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"error: {question}=")
+    assert "(it is derived from " in errors[0]
+    assert entries(output) == []
+
+
+# --- The form and the hook agree ------------------------------------------------------------
+
+# field -> {case id: (value, accepted)}. Both the hook and the Backstage form must give `accepted`.
+SHARED_TABLE: dict[str, dict[str, tuple[Any, bool]]] = {
+    "project_name": {
+        "plain": ("Billing API", True),
+        "accents": ("Ünïcødé Çafé ✓", True),
+        "emoji": ("Rocket 🚀", True),
+        "cjk": ("請求サービス", True),
+        "yaml-null": ("null", True),
+        "yaml-colon": ("a: b # c", True),
+        "quotes": ('It\'s "fine"', True),
+        "percent": ("50% off", True),
+        "braces": ("{x} [y]", True),
+        "expression": ("{{ 6*7 }}", False),
+        "closing": ("a }} b", False),
+        "statement": ("{% raw %}", False),
+        "statement-end": ("x %} y", False),
+        "comment": ("{# c #}", False),
+        "comment-end": ("a #} b", False),
+        "bom": ("\ufeffName", False),
+        "rtl-override": ("admin\u202etxt.exe", False),
+        "isolate": ("a\u2066b", False),
+        "zero-width-space": ("a\u200bb", False),
+        "soft-hyphen": ("a\u00adb", False),
+        "tag-character": ("flag\U000e0041", False),
+        "newline": ("Two\nLines", False),
+        "carriage-return": ("a\rb", False),
+        "tab": ("a\tb", False),
+        "bell": ("a\x07b", False),
+        "next-line": ("a\x85b", False),
+        "line-separator": ("a\u2028b", False),
+        "lone-surrogate": ("a\ud800b", False),
+        "blank": ("   ", False),
+        "empty": ("", False),
+        "too-long": ("x" * 81, False),
+        "longest": ("x" * 80, True),
+    },
+    "description": {
+        "plain": ("Bills customers.", True),
+        "emoji": ("Ships 🚀 fast", True),
+        "yaml-dash": ("- a", True),
+        "expression": ("Answers {{ 'x' | upper }}", False),
+        "bidi": ("a\u202bb", False),
+        "newline": ("one\ntwo", False),
+        "too-long": ("d" * 201, False),
+    },
+    "project_slug": {
+        "plain": ("billing-api", True),
+        "yaml-null": ("null", True),
+        "yaml-on": ("on", True),
+        "one-letter": ("y", True),
+        "digit-first": ("1-service", False),
+        "float": ("1e3", False),
+        "hex": ("0x1", False),
+        "octal": ("012", False),
+        "slash": ("a/b", False),
+        "expression": ("{{x}}", False),
+        "uppercase": ("Svc", False),
+        "too-long": ("a" * 64, False),
+        "bom": ("\ufeffsvc", False),
+    },
+    "owner": {
+        "plain": ("team-platform", True),
+        "yaml-true": ("true", True),
+        "expression": ("{{x}}", False),
+        "bidi": ("team\u202e", False),
+    },
+    "module_path": {
+        "plain": ("github.com/acme/billing", True),
+        "major": ("github.com/acme/billing/v2", True),
+        "expression": ("github.com/{{x}}/y", False),
+        "leading-dash-last": ("example.com/a/-b", False),
+        "bom": ("example.com/\ufeffa", False),
+    },
+    "go_version": {
+        "line": ("1.26", True),
+        "patch": ("1.26.0", True),
+        "expression": ("{{ 6*7 }}", False),
+        "zero-width": ("1.26\u200b", False),
+    },
+}
+SHARED_CASES = [
+    pytest.param(field, value, accepted, id=f"{field}:{case}")
+    for field, cases in SHARED_TABLE.items()
+    for case, (value, accepted) in cases.items()
+]
+VALID_BASE = {
+    **COOKIECUTTER_JSON,
+    "project_slug": "svc",
+    "module_path": "example.com/svc",
+    "lifecycle": "experimental",
+    "ci": "github",
+}
+
+
+@pytest.fixture(scope="module")
+def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The pre-generation hook, rendered with the default answers and imported."""
+    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
+
+
+def hook_verdict(pre_gen: ModuleType, field: str, value: Any) -> bool:
+    """Whether the hook's checks accept value for field, the other answers being valid."""
+    try:
+        pre_gen.check_answers({**VALID_BASE, field: value})
+    except pre_gen.InvalidAnswer:
+        return False
+    return True
+
+
+def form_fields() -> dict[str, dict[str, Any]]:
+    """Every form field of the Backstage template, from all its pages."""
+    fields: dict[str, dict[str, Any]] = {}
+    for page in BACKSTAGE_TEMPLATE["spec"]["parameters"]:
+        fields.update(page["properties"])
+    return fields
+
+
+def form_verdict(field: str, value: Any) -> bool:
+    """Whether the form's JSON schema for field accepts value (what the scaffolder checks on the server)."""
+    schema = {k: v for k, v in form_fields()[field].items() if not k.startswith("ui:")}
+    return jsonschema.Draft7Validator(schema).is_valid(value)
+
+
+@pytest.mark.parametrize(("field", "value", "accepted"), SHARED_CASES)
+def test_form_and_hook_agree(pre_gen: ModuleType, field: str, value: Any, accepted: bool) -> None:
+    """On the shared table of ordinary and hostile answers, the hook and the form's schema give the same verdict."""
+    assert hook_verdict(pre_gen, field, value) == accepted
+    assert form_verdict(field, value) == accepted
+
+
+FREE_TEXT_FIELDS = ["project_name", "project_slug", "description", "owner", "module_path", "go_version", "repoUrl"]
+
+
+@pytest.mark.parametrize("field", FREE_TEXT_FIELDS)
+def test_every_free_text_field_refuses_jinja(field: str) -> None:
+    """Every free-text field of the form has a pattern that refuses each Jinja delimiter, alone or inside a value."""
+    assert form_fields()[field]["type"] == "string"
+    for delimiter in ("{{", "}}", "{%", "%}", "{#", "#}"):
+        for value in (delimiter, f"a{delimiter}b", f"github.com?owner=a&repo=b{delimiter}"):
+            assert not form_verdict(field, value), value
+
+
+def test_repository_picker_refuses_what_would_break_the_module_path() -> None:
+    """The repository's owner and name become module path elements when the module path is left empty."""
+    assert form_verdict("repoUrl", "github.com?owner=acme&repo=billing_api.v2")
+    for value in ("github.com?owner=acme&repo=-x", "github.com?owner=acme&repo=x.", "github.com?owner=a b&repo=x"):
+        assert not form_verdict("repoUrl", value)
+
+
+NODE_PROGRAM = """
+const {patterns, values} = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const verdicts = patterns.map(p => values.map(v => new RegExp(p, 'u').test(v)));
+process.stdout.write(JSON.stringify(verdicts));
+"""
+
+
+def test_form_patterns_read_the_same_in_javascript() -> None:
+    """Each pattern gives the same verdicts in JavaScript (RegExp with the u flag, as the scaffolder) as in Python."""
+    node = require_tool("node")
+    fields = {name: field["pattern"] for name, field in form_fields().items() if "pattern" in field}
+    values = [value for cases in SHARED_TABLE.values() for value, _ in cases.values()]
+    payload = json.dumps({"patterns": list(fields.values()), "values": values})
+    result = subprocess.run([node, "-e", NODE_PROGRAM], input=payload, capture_output=True, text=True, check=True)
+    javascript = json.loads(result.stdout)
+    python = [[jsonschema.Draft7Validator({"pattern": p}).is_valid(v) for v in values] for p in fields.values()]
+    assert dict(zip(fields, javascript, strict=True)) == dict(zip(fields, python, strict=True))
+
+
+# --- Accepted answers give files that parse to the answers ----------------------------------
+
+ANSWER_KEYS = ("project_slug", "project_name", "description", "owner")
+BASELINE = {
+    "project_slug": "baseline-slug",
+    "project_name": "Baseline Name",
+    "description": "Baseline text.",
+    "owner": "baseline-owner",
+}
+# Hostile but accepted: every YAML 1.1 boolean/null spelling as a slug, and text that YAML would misread.
+YAML_CASES: dict[str, dict[str, Any]] = {
+    "null": {"project_slug": "null", "project_name": "null", "description": ": x", "owner": "true"},
+    "on": {"project_slug": "on", "project_name": "#x", "description": "'", "owner": "null", "ci": "gitlab"},
+    "true": {"project_slug": "true", "project_name": '"', "description": "- a", "owner": "yes"},
+    "no": {"project_slug": "no", "project_name": "@x", "description": "*x", "owner": "no", "ci": "gitlab"},
+    "yes": {"project_slug": "yes", "project_name": "&anchor", "description": "!tag", "owner": "on"},
+    "off": {"project_slug": "off", "project_name": "a: b # c", "description": "%x", "owner": "off", "ci": "gitlab"},
+    "y": {"project_slug": "y", "project_name": "🚀 Launch", "description": "Ship it 🚀 fast", "owner": "y"},
+    "n": {"project_slug": "n", "project_name": "[x]", "description": "{x} | > ? `x`", "owner": "n", "ci": "gitlab"},
+    "false": {
+        "project_slug": "false",
+        "project_name": "'quoted'",
+        "description": 'say "hi" \\ there',
+        "owner": "false",
+    },
+}
+
+
+def yaml_files(project: Path) -> dict[str, Any]:
+    """Every YAML file of the project, parsed as YAML 1.1 (PyYAML, like most YAML readers in Kubernetes tools)."""
+    files = sorted(p for p in project.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+    return {str(p.relative_to(project)): yaml.safe_load(p.read_text(encoding="utf-8")) for p in files}
+
+
+def leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every scalar of a parsed YAML document with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaves(value, f"{path}/{index}")
+    else:
+        yield path, node
+
+
+@pytest.mark.parametrize("case", YAML_CASES, ids=YAML_CASES)
+def test_every_yaml_string_stays_the_answer(cookies: Any, case: str) -> None:
+    """Where an answer lands in any YAML file, it parses back as that very string; nothing else changes type."""
+    answers = YAML_CASES[case]
+    extra = {key: value for key, value in answers.items() if key not in ANSWER_KEYS}
+    baseline = yaml_files(bake_with(cookies, {**BASELINE, **extra}))
+    hostile = yaml_files(bake_with(cookies, answers))
+    assert sorted(hostile) == sorted(baseline)
+    for name, document in baseline.items():
+        expected = dict(leaves(document))
+        got = dict(leaves(hostile[name]))
+        assert sorted(got) == sorted(expected), name
+        for path, value in expected.items():
+            answer = next((key for key in ANSWER_KEYS if value == BASELINE[key]), None)
+            if answer is not None:
+                assert got[path] == answers[answer], f"{name}{path}"
+            else:
+                assert type(got[path]) is type(value), f"{name}{path}: {got[path]!r}"
+
+
+@pytest.mark.slow
+def test_emoji_reach_the_catalog_as_themselves_and_build(cookies: Any) -> None:
+    """Characters outside the BMP are written as themselves (no surrogate escapes) and the service compiles."""
+    answers = {"project_name": "Rocket 🚀", "description": "Launches 🚀 and 𝔉𝔯𝔞𝔨𝔱𝔲𝔯"}
+    project = bake_with(cookies, answers)
+    catalog = (project / "catalog-info.yaml").read_text(encoding="utf-8")
+    assert "\\ud83d" not in catalog.lower()
+    entity = yaml.safe_load(catalog)
+    assert entity["metadata"]["title"] == answers["project_name"]
+    assert entity["metadata"]["description"] == answers["description"]
+    run(["go", "vet", "./..."], cwd=project)
+
+
+def test_byte_order_mark_would_break_main_go(tmp_path: Path) -> None:
+    """Control: rendered without the hook, a U+FEFF in the description makes main.go fail to compile."""
+    output = tmp_path / "out"
+    config = tmp_path / "cookiecutterrc.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    project = cookiecutter(
+        str(TEMPLATE_DIR),
+        no_input=True,
+        extra_context={"go_version": GO_VERSION, "description": "a\ufeffb"},
+        output_dir=str(output),
+        accept_hooks=False,
+        config_file=str(config),
+    )
+    built = subprocess.run(
+        ["go", "build", "-o", os.devnull, "."], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert built.returncode != 0
+    assert "illegal byte order mark" in built.stderr
+
+
+@pytest.mark.parametrize(("path", "valid"), MODULE_PATHS.items(), ids=MODULE_PATHS.keys())
+def test_form_module_path_agrees_with_the_go_command_table(path: str, valid: bool) -> None:
+    """The form's module path pattern gives the verdict of the table that the go command itself checks."""
+    assert form_verdict("module_path", path) == valid
+
+
+# --- Accepted Go versions build ----------------------------------------------------------------
+
+GO_LINE = ".".join(GO_VERSION.split(".")[:2])  # e.g. 1.26: a Go line without a patch release
+GO_SPELLINGS = {"line": GO_LINE, "first-release": f"{GO_LINE}.0"}
+
+
+@pytest.mark.parametrize("go_version", GO_SPELLINGS.values(), ids=GO_SPELLINGS.keys())
+def test_go_line_gets_a_patch_release_in_go_mod(bake: Bake, go_version: str) -> None:
+    """`1.N` and `1.N.0` give the same go.mod line, `go 1.N.0`; the Dockerfile keeps the answer as the image tag."""
+    project = bake(go_version=go_version)
+    assert f"\ngo {GO_LINE}.0\n" in (project / "go.mod").read_text(encoding="utf-8")
+    assert f"\nARG GO_VERSION={go_version}\n" in (project / "Dockerfile").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=answers_id)
+def test_go_line_builds_every_combination(cookies: Any, tmp_path: Path, answers: dict[str, bool]) -> None:
+    """With go_version `1.N`, every combination vendors (through the hook), builds and vets with the local Go."""
+    project = bake_with(cookies, {**answers, "go_version": GO_LINE})
+    local = {"GOTOOLCHAIN": "local"}
+    run(["go", "build", "-o", str(tmp_path / "service"), "."], cwd=project, env=local)
+    run(["go", "vet", "./..."], cwd=project, env=local)
+
+
+@pytest.mark.slow
+def test_go_line_without_patch_breaks_a_dependency_that_needs_one(cookies: Any) -> None:
+    """Control: with go.mod's line as `go 1.N` (as before), the Prometheus client refuses to build."""
+    project = bake_with(cookies, {"go_version": GO_LINE, "prometheus_metrics": True})
+    go_mod = project / "go.mod"
+    go_mod.write_text(go_mod.read_text(encoding="utf-8").replace(f"\ngo {GO_LINE}.0\n", f"\ngo {GO_LINE}\n"))
+    built = subprocess.run(
+        ["go", "build", "-o", os.devnull, "."],
+        cwd=project,
+        env={**os.environ, "GOTOOLCHAIN": "local"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode != 0, "go 1.N builds now: the go.mod rendering can be simplified"
