@@ -33,7 +33,7 @@ from tests.test_updates import change_template, cruft, git, template_repository
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load(
-    (TEMPLATE_DIR / "backstage" / "template.yaml").read_text(encoding="utf-8")
+    (TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8")
 )
 MARKER = "MARKER"  # replaced by a path in the test's folder: the file a payload would create
 
@@ -481,7 +481,7 @@ def test_go_line_gets_a_patch_release_in_go_mod(bake: Bake, go_version: str) -> 
     """`1.N` and `1.N.0` give the same go.mod line, `go 1.N.0`; the Dockerfile keeps the answer as the image tag."""
     project = bake(go_version=go_version)
     assert f"\ngo {GO_LINE}.0\n" in (project / "go.mod").read_text(encoding="utf-8")
-    assert f"\nARG GO_VERSION={go_version}\n" in (project / "Dockerfile").read_text(encoding="utf-8")
+    assert f" golang:{go_version}-alpine AS golang-builder\n" in (project / "Dockerfile").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
