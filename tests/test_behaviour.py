@@ -205,6 +205,22 @@ def test_docker_stop_under_load_loses_no_request(image: str) -> None:
     assert served_requests(entries, "/") == len(run.outcomes) + 1
 
 
+# --- Quiet probes ----------------------------------------------------------------------------
+
+
+def test_probes_leave_no_log_line_while_requests_do(binary: Path) -> None:
+    """Liveness and readiness probes (startup's included) write nothing at the default level; GET / does."""
+    with running_service(binary) as service:
+        for _ in range(10):
+            request(service.port, "/livez")
+            request(service.port, "/readyz")
+        request(service.port, "/")
+        time.sleep(0.2)  # let the drain thread read the last lines
+        entries = service.logs()
+
+    assert [entry["path"] for entry in entries if entry.get("msg") == "request"] == ["/"]
+
+
 # --- Slow and oversized clients ----------------------------------------------------------
 
 SLOW_CLIENTS = 100
