@@ -480,7 +480,7 @@ class TestHardenedRun:
     def test_service_listens_on_exposed_port_by_default(self, image: BuiltImage, isolated: str) -> None:
         """Without PORT, the service listens on the port the image exposes."""
         records = log_records(container_logs(isolated))
-        (listening,) = [record for record in records if record.get("msg") == "listening"]
+        (listening,) = [r for r in records if r.get("msg") == "listening" and r.get("listener") == "http"]
         assert listening["addr"].rsplit(":", 1)[1] == str(image.variant.port)
 
     def test_docker_reports_healthy_through_image_healthcheck(self, config: dict[str, Any], isolated: str) -> None:
