@@ -5,7 +5,7 @@ Sizes are in decimal units (1 MB = 1,000,000 bytes, 1 kB = 1,000 bytes), as Dock
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -53,6 +53,14 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class TracingCost:
+    """Bytes without and with the opentelemetry option: (default service, traced service)."""
+
+    binary: tuple[int, int]
+    image: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything one run measured."""
 
@@ -62,6 +70,7 @@ class Results:
     recipes: list[Recipe]
     sizes: Sizes
     servers: dict[str, Server]
+    tracing: TracingCost
     shutdowns: list[Shutdown]
     wrk_seconds: float
 
@@ -112,14 +121,12 @@ def target_rows(results: Results) -> list[list[str]]:
     warm, seed_warm = ratio(ours.warm_median, ours.cold), ratio(theirs.warm_median, theirs.cold)
     bare, service, quiet = results.servers["bare"], results.servers["service"], results.servers["quiet"]
     throughput = ratio(service.med("rps"), bare.med("rps"))
-    quiet_throughput = ratio(quiet.med("rps"), bare.med("rps"))
     quiet_p99 = ratio(quiet.med("p99_ms"), bare.med("p99_ms"))
     p99 = ratio(service.med("p99_ms"), bare.med("p99_ms"))
     idle = max(service.idle_fresh)
     bake = ratio(results.bakes["default"].seconds, results.bakes["floor"].seconds)
     newcomer = results.newcomer
     lost = [len(shutdown.run.lost()) for shutdown in results.shutdowns]
-    cpu = {server.key: f"{server.med('cpu_us_per_request'):.0f}" for server in (bare, quiet, service)}
     default_bake = results.bakes["default"]
     no_hooks = ratio(results.bakes["default_no_hooks"].seconds, results.bakes["floor"].seconds)
     serving = newcomer.bake + newcomer.cold_build + newcomer.serving
@@ -140,14 +147,7 @@ def target_rows(results: Results) -> list[list[str]]:
             "GET / throughput",
             f"{percent(THROUGHPUT_FLOOR)} of bare net/http at least",
             f"{percent(throughput)} ({service.med('rps'):,.0f} vs {bare.med('rps'):,.0f} requests/s)",
-            verdict(
-                throughput >= THROUGHPUT_FLOOR,
-                f"{(THROUGHPUT_FLOOR - throughput) * 100:.0f} percentage points short. Without request log lines "
-                f"(LOG_LEVEL=warn) the same binary reaches {percent(quiet_throughput)}: the log lines, batched "
-                f"into few writes to the stdout pipe, cost {(quiet_throughput - throughput) * 100:.0f} points; "
-                f"the router, JSON encoding, middleware and the server's timeouts the rest. Server CPU per "
-                f"request: floor {cpu['bare']} µs, no log lines {cpu['quiet']} µs, with them {cpu['service']} µs",
-            ),
+            verdict(throughput >= THROUGHPUT_FLOOR, throughput_miss(results)),
         ],
         [
             "GET / p99 latency",
@@ -170,8 +170,9 @@ def target_rows(results: Results) -> list[list[str]]:
             f"{times(bake)} ({default_bake.seconds:.2f} vs {results.bakes['floor'].seconds:.2f} s)",
             verdict(
                 bake <= BAKE_LIMIT,
-                f"{times(bake - BAKE_LIMIT)} over: it renders {default_bake.files} files where the floor renders "
-                f"one, and runs two hooks, each a Python process of its own (without them: {times(no_hooks)})",
+                f"{times(bake - BAKE_LIMIT)} over; it renders {default_bake.files} files where the floor renders "
+                f"one; without hooks it takes {times(no_hooks)}, so the hooks cost {times(bake - no_hooks)} and "
+                f"the rendering {times(no_hooks - 1)} over the floor",
             ),
         ],
         [
@@ -180,12 +181,7 @@ def target_rows(results: Results) -> list[list[str]]:
             f"{newcomer.total:.1f} s: bake {newcomer.bake:.1f} + cold build {newcomer.cold_build:.1f} + "
             f"run to {newcomer.status} {newcomer.healthy:.1f} (serving after {newcomer.serving:.1f}, "
             f"{serving:.1f} s in all)",
-            verdict(
-                newcomer.total <= NEWCOMER_LIMIT and newcomer.status == "healthy",
-                f"{newcomer.total - NEWCOMER_LIMIT:.1f} s over: the cold build compiles every standard-library "
-                "package the service imports with empty caches, and Docker reports healthy only after the "
-                "first HEALTHCHECK probe, one interval (10 s) after start",
-            ),
+            verdict(newcomer.total <= NEWCOMER_LIMIT and newcomer.status == "healthy", newcomer_miss(newcomer)),
         ],
         [
             "Requests lost across SIGTERM under load",
@@ -194,6 +190,38 @@ def target_rows(results: Results) -> list[list[str]]:
             verdict(not any(lost), f"{sum(lost)} lost"),
         ],
     ]
+
+
+def throughput_miss(results: Results) -> str:
+    """Say by how much GET / throughput missed its floor, and where the points went, from the numbers."""
+    servers = results.servers
+    bare = servers["bare"].med("rps")
+    share = {key: ratio(server.med("rps"), bare) for key, server in servers.items()}
+    cpu = {key: f"{server.med('cpu_us_per_request'):.0f}" for key, server in servers.items()}
+    return (
+        f"{(THROUGHPUT_FLOOR - share['service']) * 100:.0f} percentage points short. Without request log lines "
+        f"(LOG_LEVEL=warn) the same binary reaches {percent(share['quiet'])}, so the log lines cost "
+        f"{(share['quiet'] - share['service']) * 100:.0f} points and the rest of the service "
+        f"{(1 - share['quiet']) * 100:.0f}; written unbatched they would cost "
+        f"{(share['quiet'] - share['unbatched']) * 100:.0f}. Server CPU per request: floor {cpu['bare']} µs, "
+        f"no log lines {cpu['quiet']} µs, with them {cpu['service']} µs"
+    )
+
+
+def newcomer_miss(newcomer: Newcomer) -> str:
+    """Say by how much the newcomer path missed, and which phase took the most, from the numbers."""
+    phases = {
+        "the bake": newcomer.bake,
+        "the cold image build": newcomer.cold_build,
+        "from `docker run` to healthy": newcomer.healthy,
+    }
+    name, seconds = max(phases.items(), key=lambda phase: phase[1])
+    over = newcomer.total - NEWCOMER_LIMIT
+    status = "" if newcomer.status == "healthy" else f"; the container ended {newcomer.status}, not healthy"
+    return (
+        f"{max(over, 0.0):.1f} s over; the longest phase is {name}, {seconds:.1f} s "
+        f"({percent(ratio(seconds, newcomer.total))} of the total){status}"
+    )
 
 
 # --- Sections ------------------------------------------------------------------------------
@@ -281,7 +309,7 @@ def build_section(recipes: list[Recipe]) -> list[str]:
 
 def service_section(servers: dict[str, Server], wrk_seconds: float) -> list[str]:
     """Tabulate throughput, latency, memory and startup of the servers."""
-    bare, service, quiet = servers["bare"], servers["service"], servers["quiet"]
+    bare, service = servers["bare"], servers["service"]
 
     def row(server: Server) -> list[str]:
         return [
@@ -331,13 +359,46 @@ def service_section(servers: dict[str, Server], wrk_seconds: float) -> list[str]
                 "RSS after load (MB)",
                 "Startup to ready (ms)",
             ],
-            [row(bare), row(service), row(quiet), ratios(service), ratios(quiet)],
+            [
+                *[row(server) for server in servers.values()],
+                *[ratios(server) for key, server in servers.items() if key != "bare"],
+            ],
         ),
         f"During the measured runs the service wrote {service.log_lines:,} log lines for the "
         f"{service.requests():,} requests wrk completed ({ratio(service.log_lines, service.requests()):.3f} per "
         f"request; requests still in flight when wrk stops are logged but not counted by wrk); with "
-        f"LOG_LEVEL=warn it wrote {quiet.log_lines:,}. wrk errors: {'; '.join(errors) if errors else 'none'}.",
+        f"LOG_LEVEL=warn it wrote {servers['quiet'].log_lines:,}; answering probes (GET /livez) it wrote "
+        f"{servers['probe'].log_lines:,}. wrk errors: {'; '.join(errors) if errors else 'none'}.",
         "",
+    ]
+
+
+def tracing_section(tracing: TracingCost, servers: dict[str, Server]) -> list[str]:
+    """Tabulate what the opentelemetry option costs: bytes, and CPU per request at 100% sampling."""
+    service, otel = servers["service"], servers["otel"]
+    cpu = (service.med("cpu_us_per_request"), otel.med("cpu_us_per_request"))
+    rps = (service.med("rps"), otel.med("rps"))
+
+    def row(name: str, without: float, with_it: float, unit: Callable[[float], str]) -> list[str]:
+        return [name, unit(without), unit(with_it), times(ratio(with_it, without))]
+
+    return [
+        "## The cost of the opentelemetry option",
+        "",
+        "The default service against the same service generated with `opentelemetry=yes`, in the runs above: "
+        "every request sampled (`OTEL_TRACES_SAMPLER=always_on`) and its span sent over OTLP/HTTP to a real "
+        "OpenTelemetry Collector on loopback (built from the module proxy, OTLP receiver, nop exporter), "
+        "whose own CPU is not counted.",
+        "",
+        *table(
+            ["", "Without", "With", "With / without"],
+            [
+                row("Binary (MB)", *tracing.binary, mb),
+                row("Image (MB)", *tracing.image, mb),
+                row("GET / CPU per request (µs)", *cpu, lambda value: f"{value:.1f}"),
+                row("GET / requests/s", *rps, lambda value: f"{value:,.0f}"),
+            ],
+        ),
     ]
 
 
@@ -406,6 +467,7 @@ def markdown(results: Results) -> str:
         *size_section(results.sizes),
         *build_section(results.recipes),
         *service_section(results.servers, results.wrk_seconds),
+        *tracing_section(results.tracing, results.servers),
         *shutdown_section(results.shutdowns),
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import REPO_DIR, TEMPLATE_DIR, BenchError, bake, project_answers, run_command
 from bench.generation import measure_generation
 from bench.images import measure_sizes, newcomer_path, rebuild_warm, seed_recipe
-from bench.report import Machine, Results, markdown, svg_chart
+from bench.report import Machine, Results, TracingCost, markdown, svg_chart
 from bench.serving import (
     build_servers,
     measure_startup,
@@ -33,6 +33,7 @@ from bench.serving import (
 )
 from tests.support import docker as dockercli
 from tests.support.golang_image import ensure_golang_image
+from tests.support.otelcol import running_collector
 
 DOCS_DIR = REPO_DIR / "docs"
 
@@ -121,12 +122,23 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         sizes = measure_sizes(template, seed, workdir, run_id)
         tags += sizes.tags
 
-        step("service: startup, idle memory, wrk")
+        step("service: startup, idle memory, wrk (tracing to a real collector)")
         project = bake(TEMPLATE_DIR, workdir / "service", project_answers())
-        servers = build_servers(project, workdir)
-        for server in servers.values():
-            measure_startup(server, args.starts)
-        measure_throughput(list(servers.values()), args.rounds, args.wrk_seconds)
+        traced = bake(TEMPLATE_DIR, workdir / "traced", project_answers(opentelemetry="yes"))
+        with running_collector(exporter="nop") as collector:
+            servers = build_servers(project, traced, workdir, collector.endpoint)
+            for server in servers.values():
+                measure_startup(server, args.starts)
+            measure_throughput(list(servers.values()), args.rounds, args.wrk_seconds)
+
+        step("image size with opentelemetry")
+        traced_tag = f"{run_id}-traced"
+        tags.append(traced_tag)
+        dockercli.build_image(traced, traced_tag)
+        tracing_cost = TracingCost(
+            binary=(servers["service"].binary.stat().st_size, servers["otel"].binary.stat().st_size),
+            image=(sizes.get("template").bytes, dockercli.image_size(traced_tag)),
+        )
 
         step("shutdown under load")
         shutdowns = [shutdown_process(servers["service"].binary), shutdown_container(template.tag)]
@@ -139,6 +151,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         recipes=[template, seed],
         sizes=sizes,
         servers=servers,
+        tracing=tracing_cost,
         shutdowns=shutdowns,
         wrk_seconds=args.wrk_seconds,
     )

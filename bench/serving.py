@@ -50,8 +50,8 @@ class WrkRun:
     errors: str | None
 
 
-def wrk(service: Service, seconds: float) -> WrkRun:
-    """Run wrk against GET / on loopback and read its report, with the server's CPU time."""
+def wrk(service: Service, seconds: float, path: str = "/") -> WrkRun:
+    """Run wrk against GET path on loopback and read its report, with the server's CPU time."""
     cpu_before = cpu_seconds(service.pid)
     output = run_command(
         [
@@ -60,7 +60,7 @@ def wrk(service: Service, seconds: float) -> WrkRun:
             f"-c{WRK_CONNECTIONS}",
             f"-d{seconds:g}s",
             "--latency",
-            service.url("/"),
+            service.url(path),
         ]
     )
     cpu = cpu_seconds(service.pid) - cpu_before
@@ -83,6 +83,7 @@ class Server:
     binary: Path
     ready_path: str
     env: dict[str, str] = field(default_factory=dict)
+    path: str = "/"  # what wrk asks for
     runs: list[WrkRun] = field(default_factory=list)
     idle_fresh: list[int] = field(default_factory=list)  # VmRSS right after ready, one per start
     idle_after_load: int = 0
@@ -104,10 +105,29 @@ class Server:
         return median([getattr(run, attribute) for run in self.runs])
 
 
-def build_servers(project: Path, workdir: Path) -> dict[str, Server]:
-    """Build the floor and the generated service on the host."""
+# logwriter.go replaced by a writer that passes every line straight to stdout: one write per line.
+UNBATCHED_LOG_WRITER = """package main
+
+import "io"
+
+type logWriter struct{ io.Writer }
+
+func newLogWriter(out io.Writer) *logWriter { return &logWriter{out} }
+
+func (l *logWriter) Close() error { return nil }
+"""
+
+
+def build_servers(project: Path, traced: Path, workdir: Path, collector: str) -> dict[str, Server]:
+    """Build the floor and the generated service (also unbatched, and with tracing) on the host.
+
+    collector is the OTLP/HTTP endpoint of a real collector that takes the spans and drops them.
+    """
     hello = build_binary(HELLO_DIR, workdir / "hello-server")
     service = build_binary(project, workdir / "service-server")
+    unbatched = build_binary(project, workdir / "unbatched-server", overlay={"logwriter.go": UNBATCHED_LOG_WRITER})
+    otel = build_binary(traced, workdir / "otel-server")
+    tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_TRACES_SAMPLER": "always_on"}
     return {
         "bare": Server("bare", "bare net/http hello-world (floor)", hello, "/"),
         "service": Server("service", "generated service (request logging + panic recovery)", service, "/readyz"),
@@ -117,6 +137,22 @@ def build_servers(project: Path, workdir: Path) -> dict[str, Server]:
             service,
             "/readyz",
             env={"LOG_LEVEL": "warn"},
+        ),
+        "unbatched": Server(
+            "unbatched",
+            "generated service, each log line written straight to stdout",
+            unbatched,
+            "/readyz",
+        ),
+        "probe": Server(
+            "probe", "generated service, GET /livez (a probe: no log line)", service, "/readyz", path="/livez"
+        ),
+        "otel": Server(
+            "otel",
+            "generated service with opentelemetry, 100% sampled, to a collector",
+            otel,
+            "/readyz",
+            env=tracing,
         ),
     }
 
@@ -138,12 +174,12 @@ def measure_throughput(servers: list[Server], rounds: int, seconds: float) -> No
     running = {server.key: server.start() for server in servers}
     try:
         for server in servers:
-            wrk(running[server.key], min(seconds, 3))  # warm-up, not recorded
+            wrk(running[server.key], min(seconds, 3), server.path)  # warm-up, not recorded
         for _ in range(rounds):
             for server in servers:
                 service = running[server.key]
                 lines = service.stdout.lines
-                server.runs.append(wrk(service, seconds))
+                server.runs.append(wrk(service, seconds, server.path))
                 time.sleep(0.2)  # let the drain read the last lines
                 server.log_lines += service.stdout.lines - lines
         time.sleep(1)

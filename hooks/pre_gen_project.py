@@ -35,6 +35,7 @@ SLUG_ALLOWED = "1-63 lowercase letters, digits and dashes, starting with a lette
 GO_VERSION = re.compile(r"^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$")
 MIN_GO_MINOR = 22  # the skeleton uses Go 1.22 routing patterns ("GET /{$}")
 METRICS_MIN_GO_MINOR = 26  # prometheus/client_golang v1.25 requires go 1.26
+OPENTELEMETRY_MIN_GO_MINOR = 26  # go.opentelemetry.io/otel v1.47 and otelhttp v0.72 require go 1.26
 MIN_PORT, MAX_PORT = 1024, 65535  # unprivileged: the service runs as nobody with no capabilities
 
 # A Backstage entity reference: [kind:][namespace/]name, each part within Backstage's own limits
@@ -76,6 +77,7 @@ class Answers(NamedTuple):
     https_client: bool
     vendor_dependencies: bool
     prometheus_metrics: bool
+    opentelemetry: bool
     owner: str
     lifecycle: str
     ci: str
@@ -213,6 +215,7 @@ def check_derived(raw: dict[str, Any], answers: Answers) -> None:
         "__https_client": answers.https_client,
         "__vendor_dependencies": answers.vendor_dependencies,
         "__prometheus_metrics": answers.prometheus_metrics,
+        "__opentelemetry": answers.opentelemetry,
         "__kubernetes": answers.kubernetes,
     }
     for question, value in derived.items():
@@ -234,6 +237,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
         https_client=check_bool("https_client", raw["https_client"]),
         vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
         prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
+        opentelemetry=check_bool("opentelemetry", raw["opentelemetry"]),
         owner=check_owner(raw["owner"]),
         lifecycle=check_choice("lifecycle", raw["lifecycle"], LIFECYCLES),
         ci=check_choice("ci", raw["ci"], CI_SYSTEMS),
@@ -245,6 +249,12 @@ def check_answers(raw: dict[str, Any]) -> Answers:
             "go_version",
             raw["go_version"],
             f"1.{METRICS_MIN_GO_MINOR} or newer when prometheus_metrics is on (prometheus/client_golang needs it)",
+        )
+    if answers.opentelemetry and answers.go_minor < OPENTELEMETRY_MIN_GO_MINOR:
+        raise InvalidAnswer(
+            "go_version",
+            raw["go_version"],
+            f"1.{OPENTELEMETRY_MIN_GO_MINOR} or newer when opentelemetry is on (go.opentelemetry.io/otel needs it)",
         )
     return answers
 

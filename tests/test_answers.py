@@ -32,9 +32,7 @@ from tests.test_hooks import MODULE_PATHS
 from tests.test_updates import change_template, cruft, git, template_repository
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
-BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load(
-    (TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8")
-)
+BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load((TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8"))
 MARKER = "MARKER"  # replaced by a path in the test's folder: the file a payload would create
 
 # Answers that run a command when rendered by a non-sandboxed Jinja (each creates MARKER).

@@ -205,6 +205,22 @@ def test_docker_stop_under_load_loses_no_request(image: str) -> None:
     assert served_requests(entries, "/") == len(run.outcomes) + 1
 
 
+# --- Quiet probes ----------------------------------------------------------------------------
+
+
+def test_probes_leave_no_log_line_while_requests_do(binary: Path) -> None:
+    """Liveness and readiness probes (startup's included) write nothing at the default level; GET / does."""
+    with running_service(binary) as service:
+        for _ in range(10):
+            request(service.port, "/livez")
+            request(service.port, "/readyz")
+        request(service.port, "/")
+        time.sleep(0.2)  # let the drain thread read the last lines
+        entries = service.logs()
+
+    assert [entry["path"] for entry in entries if entry.get("msg") == "request"] == ["/"]
+
+
 # --- Slow and oversized clients ----------------------------------------------------------
 
 SLOW_CLIENTS = 100
@@ -364,9 +380,9 @@ class Idle:
         return f"{self.goroutines} goroutines, heap in use {self.heap_inuse >> 10} KiB, RSS {self.resident >> 10} KiB"
 
 
-def idle_state(service: Service) -> Idle:
-    """Scrape /metrics once the load's connections are gone."""
-    metrics = {match["name"]: float(match["value"]) for match in METRIC_LINE.finditer(scrape(service))}
+def idle_state(metrics_port: int) -> Idle:
+    """Scrape /metrics on the admin port once the load's connections are gone."""
+    metrics = {match["name"]: float(match["value"]) for match in METRIC_LINE.finditer(scrape(metrics_port))}
     return Idle(
         goroutines=int(metrics["go_goroutines"]),
         heap_inuse=int(metrics["go_memstats_heap_inuse_bytes"]),
@@ -374,9 +390,9 @@ def idle_state(service: Service) -> Idle:
     )
 
 
-def scrape(service: Service) -> str:
-    """Return the service's /metrics page."""
-    return request(service.port, "/metrics").body.decode()
+def scrape(metrics_port: int) -> str:
+    """Return the service's /metrics page, from its admin listener."""
+    return request(metrics_port, "/metrics").body.decode()
 
 
 def load_for(service: Service, seconds: float) -> list[Outcome]:
@@ -386,20 +402,21 @@ def load_for(service: Service, seconds: float) -> list[Outcome]:
         return load.drain()
 
 
-def settle(service: Service, goroutines: int) -> Idle:
+def settle(metrics_port: int, goroutines: int) -> Idle:
     """Wait (bounded) until the closed connections' goroutines are gone, then return the idle state."""
-    wait_for(lambda: idle_state(service).goroutines <= goroutines, timeout=3, interval=0.1)
-    return idle_state(service)
+    wait_for(lambda: idle_state(metrics_port).goroutines <= goroutines, timeout=3, interval=0.1)
+    return idle_state(metrics_port)
 
 
 def test_idle_goroutines_and_memory_stay_flat_across_load(metrics_binary: Path) -> None:
     """After a warm-up, a 3 s load run from 16 connections leaves the idle goroutines and memory where they were."""
-    with running_service(metrics_binary) as service:
-        fresh = idle_state(service)
+    metrics_port = free_port()
+    with running_service(metrics_binary, env={"METRICS_PORT": str(metrics_port)}) as service:
+        fresh = idle_state(metrics_port)
         warm_up = load_for(service, 1.0)
-        before = settle(service, fresh.goroutines)
+        before = settle(metrics_port, fresh.goroutines)
         outcomes = load_for(service, 3.0)
-        after = settle(service, before.goroutines)
+        after = settle(metrics_port, before.goroutines)
 
     # Shown with `pytest -rP`: the figures behind the verdict.
     print(f"fresh: {fresh}\nbefore load: {before}\nafter {len(outcomes)} requests: {after}")

@@ -70,11 +70,13 @@ def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -
 
 @pytest.mark.parametrize("target", ["help", "build", "test", "lint", "vendor"])
 def test_make_targets_work(bake: Bake, target: str) -> None:
-    """The everyday Makefile targets run as documented on a project with a dependency."""
+    """The everyday Makefile targets run as documented on a project with a dependency; `build` is static and trimmed."""
     project = bake(prometheus_metrics=True)
     output = run(["make", target], cwd=project)
     if target == "build":
-        assert (project / "bin" / "go-scratch-service").is_file()
+        build_info = run(["go", "version", "-m", str(project / "bin" / "go-scratch-service")], cwd=project)
+        assert "\tbuild\t-trimpath=true\n" in build_info, build_info
+        assert "\tbuild\tCGO_ENABLED=0\n" in build_info, build_info
     if target == "vendor":
         assert (project / "vendor" / "modules.txt").is_file()
     if target == "help":

@@ -51,7 +51,7 @@ from tests.support.docker import (
     wait_for_health,
     wait_for_log,
 )
-from tests.support.service import free_port, request
+from tests.support.service import free_port, listening, request
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -229,6 +229,7 @@ class Serving:
 
     container: str
     port: int
+    metrics_port: int  # the admin listener's, when the variant has metrics
 
 
 @pytest.fixture(scope="session", params=[variant_param(v) for v in VARIANTS])
@@ -263,10 +264,10 @@ def config(image: BuiltImage) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def serving(image: BuiltImage) -> Iterator[Serving]:
-    """Run the image hardened on the host network, on a free port given through PORT."""
-    port = free_port()
-    container = start_service(image.tag, network="host", env={"PORT": str(port)})
-    yield Serving(container, port)
+    """Run the image hardened on the host network, on free ports given through PORT and METRICS_PORT."""
+    port, metrics_port = free_port(), free_port()
+    container = start_service(image.tag, network="host", env={"PORT": str(port), "METRICS_PORT": str(metrics_port)})
+    yield Serving(container, port, metrics_port)
     remove_container(container)
 
 
@@ -339,6 +340,16 @@ class TestFilesystem:
         assert (bundle is not None) == image.variant.https
         if bundle is not None:
             assert (bundle.content or b"").count(b"-----BEGIN CERTIFICATE-----") > 100
+
+    def test_binary_was_built_with_trimpath_and_without_cgo(
+        self, filesystem: dict[str, ImageFile], tmp_path: Path
+    ) -> None:
+        """`go version -m` on the binary copied out of the image shows -trimpath=true and CGO_ENABLED=0."""
+        binary = tmp_path / SLUG
+        binary.write_bytes(filesystem[SLUG].content or b"")
+        build_info = run(["go", "version", "-m", str(binary)], cwd=tmp_path)
+        assert "\tbuild\t-trimpath=true\n" in build_info, build_info
+        assert "\tbuild\tCGO_ENABLED=0\n" in build_info, build_info
 
     def test_binary_is_static_amd64_and_read_only_for_the_service(self, filesystem: dict[str, ImageFile]) -> None:
         """The binary is a static amd64 ELF, owned by root, so the service cannot rewrite it."""
@@ -427,21 +438,27 @@ class TestHardenedRun:
             assert int(status[capabilities], 16) == 0, capabilities
         assert status["NoNewPrivs"] == "1"
 
-    @pytest.mark.parametrize("path", ["/", "/livez", "/readyz", "/metrics"])
-    def test_endpoint_answers(self, image: BuiltImage, serving: Serving, path: str) -> None:
-        """The service answers its endpoints with 200; /metrics only when metrics were chosen."""
-        expected = 404 if path == "/metrics" and not image.variant.metrics else 200
+    @pytest.mark.parametrize(("path", "expected"), [("/", 200), ("/livez", 200), ("/readyz", 200), ("/metrics", 404)])
+    def test_endpoint_answers(self, serving: Serving, path: str, expected: int) -> None:
+        """The service answers its endpoints with 200 on PORT, and never serves /metrics there."""
         reply = request(serving.port, path)
         assert reply.status == expected, reply.body
-        if path == "/metrics" and expected == 200:
-            assert b"go_goroutines" in reply.body
         if path == "/":
             assert json.loads(reply.body) == {"name": SLUG, "version": "dev"}
+
+    def test_metrics_answer_on_the_admin_port_only_when_chosen(self, image: BuiltImage, serving: Serving) -> None:
+        """With metrics, /metrics answers on METRICS_PORT; without them nothing listens there."""
+        if image.variant.metrics:
+            reply = request(serving.metrics_port, "/metrics")
+            assert reply.status == 200, reply.body
+            assert b"go_goroutines" in reply.body
+        else:
+            assert not listening(serving.metrics_port)
 
     def test_service_listens_on_exposed_port_by_default(self, image: BuiltImage, isolated: str) -> None:
         """Without PORT, the service listens on the port the image exposes."""
         records = log_records(container_logs(isolated))
-        (listening,) = [record for record in records if record.get("msg") == "listening"]
+        (listening,) = [r for r in records if r.get("msg") == "listening" and r.get("listener") == "http"]
         assert listening["addr"].rsplit(":", 1)[1] == str(image.variant.port)
 
     def test_docker_reports_healthy_through_image_healthcheck(self, config: dict[str, Any], isolated: str) -> None:

@@ -59,15 +59,18 @@ def test_every_combination_renders_all_template_text(combination: tuple[dict[str
 
 
 def test_every_combination_has_the_files_it_chose(combination: tuple[dict[str, bool], Path]) -> None:
-    """Metrics bring metrics.go and go.sum; vendoring with a dependency brings vendor/."""
+    """Metrics bring metrics.go, tracing brings tracing.go, either brings go.sum; vendoring them brings vendor/."""
     answers, project = combination
     for name in ("main.go", "go.mod", "Dockerfile", ".dockerignore", "Makefile", "README.md"):
         assert (project / name).is_file(), name
-    metrics = answers["prometheus_metrics"]
+    metrics, tracing = answers["prometheus_metrics"], answers["opentelemetry"]
     assert (project / "metrics.go").exists() == metrics
-    assert (project / "go.sum").exists() == metrics
-    assert (project / "vendor" / "modules.txt").exists() == (metrics and answers["vendor_dependencies"])
+    assert (project / "tracing.go").exists() == tracing
+    assert (project / "tracing_test.go").exists() == tracing
+    assert (project / "go.sum").exists() == (metrics or tracing)
+    assert (project / "vendor" / "modules.txt").exists() == ((metrics or tracing) and answers["vendor_dependencies"])
     assert ('"GET /metrics"' in (project / "routes.go").read_text()) == metrics
+    assert ("otelhttp" in (project / "go.mod").read_text()) == tracing
 
 
 def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[dict[str, bool], Path]) -> None:
@@ -215,6 +218,17 @@ def test_port_answer_reaches_code_image_and_docs(bake: Bake) -> None:
     assert "defaultPort            = 9090" in (project / "config.go").read_text()
     assert values(final_stage(parse_dockerfile(project)), "EXPOSE") == ["9090"]
     assert "`9090`" in (project / "README.md").read_text()
+
+
+METRICS_PORTS = {"8080": 9090, "9090": 9091}
+
+
+@pytest.mark.parametrize(("port", "metrics_port"), METRICS_PORTS.items(), ids=[f"port:{p}" for p in METRICS_PORTS])
+def test_metrics_port_default_differs_from_the_port(bake: Bake, port: str, metrics_port: int) -> None:
+    """The admin listener's default METRICS_PORT is 9090, or 9091 when the service itself answers on 9090."""
+    project = bake(port=port, prometheus_metrics=True)
+    assert f"defaultMetricsPort     = {metrics_port}\n" in (project / "config.go").read_text()
+    assert f"`METRICS_PORT` | `{metrics_port}`" in (project / "README.md").read_text()
 
 
 def test_generation_is_deterministic(bake: Bake) -> None:

@@ -98,6 +98,7 @@ def rejected_hunks(project: Path) -> list[str]:
 UPDATE_CASES = {
     "defaults": {},
     "vendoring-metrics-gitlab": {"vendor_dependencies": True, "prometheus_metrics": True, "ci": "gitlab"},
+    "opentelemetry": {"opentelemetry": True},
 }
 
 

@@ -84,6 +84,7 @@ INVALID_CASES = [
 # Answers that only fail in combination.
 INVALID_COMBINATIONS = {
     "metrics-needs-go-1.26": ("go_version", {"prometheus_metrics": True, "go_version": "1.25"}),
+    "opentelemetry-needs-go-1.26": ("go_version", {"opentelemetry": True, "go_version": "1.25"}),
 }
 
 VALID_ANSWERS = {

@@ -16,6 +16,11 @@ var errConfig = errors.New("invalid configuration")
 type config struct {
 	// Port is the TCP port to listen on (PORT).
 	Port int
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	// MetricsPort is the TCP port of the admin listener that serves
+	// /metrics (METRICS_PORT), apart from the service's own traffic.
+	MetricsPort int
+{%- endif %}
 	// LogLevel is the minimum level logged (LOG_LEVEL: debug, info, warn, error).
 	LogLevel slog.Level
 	// ShutdownDelay is how long the service keeps serving after a shutdown
@@ -29,6 +34,9 @@ type config struct {
 
 const (
 	defaultPort            = {{ cookiecutter.port | int }}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	defaultMetricsPort     = {{ 9091 if cookiecutter.port | int == 9090 else 9090 }}
+{%- endif %}
 	defaultShutdownTimeout = 10 * time.Second
 )
 
@@ -45,16 +53,31 @@ var logLevels = map[string]slog.Level{
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
 		Port:            defaultPort,
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		MetricsPort:     defaultMetricsPort,
+{%- endif %}
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: defaultShutdownTimeout,
 	}
 	if v := getenv("PORT"); v != "" {
-		port, err := strconv.Atoi(v)
-		if err != nil || port < 1 || port > 65535 {
-			return config{}, fmt.Errorf("%w: PORT=%q: want a whole number from 1 to 65535", errConfig, v)
+		port, err := parsePort("PORT", v)
+		if err != nil {
+			return config{}, err
 		}
 		cfg.Port = port
 	}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	if v := getenv("METRICS_PORT"); v != "" {
+		port, err := parsePort("METRICS_PORT", v)
+		if err != nil {
+			return config{}, err
+		}
+		cfg.MetricsPort = port
+	}
+	if cfg.MetricsPort == cfg.Port {
+		return config{}, fmt.Errorf("%w: METRICS_PORT=%d: want a port other than PORT (%d), so that /metrics stays off the service's port", errConfig, cfg.MetricsPort, cfg.Port)
+	}
+{%- endif %}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		level, ok := logLevels[strings.ToLower(v)]
 		if !ok {
@@ -77,4 +100,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.ShutdownTimeout = d
 	}
 	return cfg, nil
+}
+
+// parsePort reads the value of the variable name as a TCP port number.
+func parsePort(name, v string) (int, error) {
+	port, err := strconv.Atoi(v)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("%w: %s=%q: want a whole number from 1 to 65535", errConfig, name, v)
+	}
+	return port, nil
 }

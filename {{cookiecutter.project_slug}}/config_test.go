@@ -12,7 +12,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	want := config{Port: defaultPort, LogLevel: slog.LevelInfo, ShutdownTimeout: defaultShutdownTimeout}
+	want := config{
+		Port:            defaultPort,
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		MetricsPort:     defaultMetricsPort,
+{%- endif %}
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: defaultShutdownTimeout,
+	}
 	if cfg != want {
 		t.Errorf("loadConfig() = %+v, want %+v", cfg, want)
 	}
@@ -22,6 +29,9 @@ func TestLoadConfigReadsEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
 		"PORT":             "9999",
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		"METRICS_PORT":     "9998",
+{%- endif %}
 		"LOG_LEVEL":        "DEBUG",
 		"SHUTDOWN_DELAY":   "5s",
 		"SHUTDOWN_TIMEOUT": "1m",
@@ -30,7 +40,15 @@ func TestLoadConfigReadsEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	want := config{Port: 9999, LogLevel: slog.LevelDebug, ShutdownDelay: 5 * time.Second, ShutdownTimeout: time.Minute}
+	want := config{
+		Port:            9999,
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		MetricsPort:     9998,
+{%- endif %}
+		LogLevel:        slog.LevelDebug,
+		ShutdownDelay:   5 * time.Second,
+		ShutdownTimeout: time.Minute,
+	}
 	if cfg != want {
 		t.Errorf("loadConfig() = %+v, want %+v", cfg, want)
 	}

@@ -27,9 +27,7 @@ type status struct {
 // handleLivez answers 200 while the process is able to serve requests.
 func handleLivez(logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := encode(w, http.StatusOK, status{Status: "ok"}); err != nil {
-			logger.ErrorContext(r.Context(), "write response", "err", err)
-		}
+		respond(w, r, logger, http.StatusOK, status{Status: "ok"})
 	})
 }
 
@@ -41,9 +39,7 @@ func handleReadyz(logger *slog.Logger, h *health) http.Handler {
 		if h.shuttingDown.Load() {
 			code, body = http.StatusServiceUnavailable, status{Status: "shutting down"}
 		}
-		if err := encode(w, code, body); err != nil {
-			logger.ErrorContext(r.Context(), "write response", "err", err)
-		}
+		respond(w, r, logger, code, body)
 	})
 }
 

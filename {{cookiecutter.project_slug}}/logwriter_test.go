@@ -1,40 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// countingWriter records what it is given, write by write.
-type countingWriter struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	writes int
-	err    error
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.writes++
-	w.buf.Write(p)
-	return len(p), w.err
-}
-
-func (w *countingWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 func TestLogWriterWritesEveryLineInOrderByClose(t *testing.T) {
 	t.Parallel()
-	out := &countingWriter{}
+	out := &syncBuffer{}
 	logs := newLogWriter(out)
 	var want strings.Builder
 	for i := range 1000 {
@@ -50,14 +27,14 @@ func TestLogWriterWritesEveryLineInOrderByClose(t *testing.T) {
 	if got := out.String(); got != want.String() {
 		t.Errorf("output has %d bytes, want the %d bytes written, in order", len(got), want.Len())
 	}
-	if out.writes >= 1000 {
-		t.Errorf("%d writes for 1000 lines, want them batched", out.writes)
+	if out.Writes() >= 1000 {
+		t.Errorf("%d writes for 1000 lines, want them batched", out.Writes())
 	}
 }
 
 func TestLogWriterWritesSoonWithoutClose(t *testing.T) {
 	t.Parallel()
-	out := &countingWriter{}
+	out := &syncBuffer{}
 	logs := newLogWriter(out)
 	t.Cleanup(func() { logs.Close() })
 	if _, err := logs.Write([]byte("alone\n")); err != nil {
@@ -72,10 +49,60 @@ func TestLogWriterWritesSoonWithoutClose(t *testing.T) {
 	}
 }
 
+// stalledWriter blocks every write until release is closed, like a pipe
+// whose reader has stopped reading.
+type stalledWriter struct {
+	syncBuffer
+	release chan struct{}
+}
+
+func (w *stalledWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.syncBuffer.Write(p)
+}
+
+func TestLogWriterBlocksWritersWhenTheOutputFallsBehind(t *testing.T) {
+	t.Parallel()
+	out := &stalledWriter{release: make(chan struct{})}
+	logs := newLogWriter(out)
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	total := 3 * logMaxPending / len(line) // more than the queue and one batch can hold
+	var accepted atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range total {
+			if _, err := logs.Write(line); err != nil {
+				return
+			}
+			accepted.Add(1)
+		}
+	}()
+
+	// With the output stalled, at most one batch is in its hands and
+	// logMaxPending bytes wait: then Write must block.
+	time.Sleep(200 * time.Millisecond)
+	if n, limit := accepted.Load(), int64(2*logMaxPending/len(line)+2); n > limit {
+		t.Errorf("%d lines accepted with the output stalled, want at most %d: no back-pressure", n, limit)
+	}
+	close(out.release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writers still blocked 10s after the output moved again")
+	}
+	if err := logs.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if got, want := out.String(), strings.Repeat(string(line), total); got != want {
+		t.Errorf("output has %d bytes, want %d: lines lost or reordered under back-pressure", len(got), len(want))
+	}
+}
+
 func TestLogWriterCloseReportsOutputError(t *testing.T) {
 	t.Parallel()
 	broken := errors.New("disk full")
-	logs := newLogWriter(&countingWriter{err: broken})
+	logs := newLogWriter(&syncBuffer{err: broken})
 	if _, err := logs.Write([]byte("lost\n")); err != nil {
 		t.Fatalf("write: %v", err)
 	}
@@ -86,7 +113,7 @@ func TestLogWriterCloseReportsOutputError(t *testing.T) {
 
 func TestLogWriterWritesThroughAfterClose(t *testing.T) {
 	t.Parallel()
-	out := &countingWriter{}
+	out := &syncBuffer{}
 	logs := newLogWriter(out)
 	if err := logs.Close(); err != nil {
 		t.Fatalf("close: %v", err)

@@ -50,17 +50,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *healthcheck {
 		return probe(ctx, cfg.Port)
 	}
-	// Log lines are batched: one write per request would cost a third of
-	// the throughput. Close writes the last lines before run returns.
+	// Log lines are batched: one write per request would cost a quarter
+	// to a third of the throughput. Close writes the last lines before run
+	// returns.
 	logs := newLogWriter(stdout)
 	logger := newLogger(logs, cfg.LogLevel)
+{%- if cookiecutter.__opentelemetry == "True" %}
+	tracer, flushTraces, err := newTracing(ctx, getenv, logger)
+	if err != nil {
+		return errors.Join(err, logs.Close())
+	}
+{%- endif %}
 	health := &health{}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
-	handler := newServer(logger, health, newMetrics())
-{%- else %}
-	handler := newServer(logger, health)
+	metrics := newMetrics()
 {%- endif %}
-	err = serve(ctx, cfg, logger, handler, health)
+	listeners := []listener{
+		{name: "http", port: cfg.Port, handler: newServer(logger, health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics{% endif %}{% if cookiecutter.__opentelemetry == "True" %}, tracer{% endif %})},
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		{name: "metrics", port: cfg.MetricsPort, handler: newAdminServer(logger, metrics)},
+{%- endif %}
+	}
+	err = serve(ctx, cfg, logger, health, listeners{% if cookiecutter.__opentelemetry == "True" %}, flushTraces{% endif %})
 	return errors.Join(err, logs.Close())
 }
 

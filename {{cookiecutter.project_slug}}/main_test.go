@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,24 +20,41 @@ type service struct {
 	baseURL string
 	stop    context.CancelFunc
 	done    chan struct{}
-	err     error // run's result, set before done is closed
+	err     error       // run's result, set before done is closed
+	stdout  *syncBuffer // what run logged
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+
+	metricsURL string // the admin listener's
+{%- endif %}
 }
 
-// startService runs the service on a free port with the given extra
+// startService runs the service on free ports with the given extra
 // environment and waits until /readyz answers 200.
 func startService(t *testing.T, env map[string]string) *service {
 	t.Helper()
 	port := strconv.Itoa(freePort(t))
+	base := map[string]string{"PORT": port}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	base["METRICS_PORT"] = strconv.Itoa(freePort(t))
+{%- endif %}
+{%- if cookiecutter.__opentelemetry == "True" %}
+	// Tracing is tested on its own (tracing_test.go); without a collector,
+	// spans left at shutdown would hold it for all of SHUTDOWN_TIMEOUT.
+	base["OTEL_SDK_DISABLED"] = "true"
+{%- endif %}
 	getenv := func(key string) string {
-		if key == "PORT" {
-			return port
+		if v, ok := env[key]; ok {
+			return v
 		}
-		return env[key]
+		return base[key]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &service{baseURL: "http://127.0.0.1:" + port, stop: cancel, done: make(chan struct{})}
+	s := &service{baseURL: "http://127.0.0.1:" + port, stop: cancel, done: make(chan struct{}), stdout: &syncBuffer{}}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	s.metricsURL = "http://127.0.0.1:" + base["METRICS_PORT"]
+{%- endif %}
 	go func() {
-		s.err = run(ctx, []string{"service"}, getenv, io.Discard, io.Discard)
+		s.err = run(ctx, []string{"service"}, getenv, s.stdout, io.Discard)
 		close(s.done)
 	}()
 	t.Cleanup(func() {
@@ -58,7 +76,7 @@ func (s *service) waitReady(t *testing.T) {
 			t.Fatalf("run returned before the service was ready: %v", s.err)
 		default:
 		}
-		resp, err := http.Get(s.baseURL + "/readyz")
+		resp, err := http.DefaultClient.Do(newRequest(t, http.MethodGet, s.baseURL+"/readyz"))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -82,33 +100,18 @@ func (s *service) wait(t *testing.T, within time.Duration) error {
 	}
 }
 
-// freePort asks the kernel for a port that is free right now.
-func freePort(t *testing.T) int {
+// statusCode returns the status code of GET url.
+func statusCode(t *testing.T, url string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// getStatus returns the status code of GET url.
-func getStatus(t *testing.T, url string) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := get(t, url)
+	return code
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	t.Parallel()
 	svc := startService(t, nil)
 
-	if got := getStatus(t, svc.baseURL+"/"); got != http.StatusOK {
+	if got := statusCode(t, svc.baseURL+"/"); got != http.StatusOK {
 		t.Errorf("GET / = %d, want %d", got, http.StatusOK)
 	}
 	svc.stop()
@@ -117,19 +120,63 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 }
 
+func TestRunWritesEveryLogLineBeforeReturning(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, nil)
+	for range 100 {
+		get(t, svc.baseURL+"/")
+	}
+	svc.stop()
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Fatalf("run returned %v, want nil", err)
+	}
+	// No waiting: the batched log writer is closed before run returns.
+	lines := strings.Split(strings.TrimSpace(svc.stdout.String()), "\n")
+	requests := 0
+	for _, line := range lines {
+		var entry struct{ Msg, Path string }
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if entry.Msg == "request" && entry.Path == "/" {
+			requests++
+		}
+	}
+	if requests != 100 {
+		t.Errorf("%d request lines for 100 requests", requests)
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, `"msg":"stopped"`) {
+		t.Errorf("last log line = %s, want the stopped line", last)
+	}
+}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+
+func TestRunServesMetricsOnTheAdminPortOnly(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, nil)
+	code, body := get(t, svc.metricsURL+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("GET /metrics on METRICS_PORT = %d with %d bytes, want 200 with go_goroutines", code, len(body))
+	}
+	if code := statusCode(t, svc.baseURL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on PORT = %d, want %d", code, http.StatusNotFound)
+	}
+}
+{%- endif %}
+
 func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
 	t.Parallel()
 	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "500ms"})
 
 	svc.stop()
 	deadline := time.Now().Add(400 * time.Millisecond)
-	for getStatus(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
+	for statusCode(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
 		if time.Now().After(deadline) {
 			t.Fatal("/readyz still 200 after shutdown began")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := getStatus(t, svc.baseURL+"/"); got != http.StatusOK {
+	if got := statusCode(t, svc.baseURL+"/"); got != http.StatusOK {
 		t.Errorf("GET / during shutdown delay = %d, want %d", got, http.StatusOK)
 	}
 	if err := svc.wait(t, 5*time.Second); err != nil {
@@ -149,6 +196,10 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 		{"negative shutdown delay", "SHUTDOWN_DELAY", "-1s"},
 		{"shutdown delay without unit", "SHUTDOWN_DELAY", "5"},
 		{"zero shutdown timeout", "SHUTDOWN_TIMEOUT", "0s"},
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+		{"metrics port not a number", "METRICS_PORT", "metrics"},
+		{"metrics port equal to port", "METRICS_PORT", strconv.Itoa(defaultPort)},
+{%- endif %}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,7 +270,8 @@ func TestRunHealthcheck(t *testing.T) {
 
 func TestRunFailsWhenPortIsTaken(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", ":0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", ":0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}

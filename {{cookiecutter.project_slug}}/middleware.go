@@ -8,14 +8,35 @@ import (
 	"time"
 )
 
+// maxRequestBodyBytes bounds the body a handler can read: reading past it
+// fails with *http.MaxBytesError, and the server closes the connection.
+const maxRequestBodyBytes = 1 << 20
+
+// quiet tells whether path is asked for every few seconds by probes and
+// scrapers: such requests, when they succeed, are logged at debug level
+// only, so they do not bury the service's own traffic under thousands of
+// lines an hour.
+func quiet(path string) bool {
+	switch path {
+	case "/livez", "/readyz", "/metrics":
+		return true
+	}
+	return false
+}
+
 // logRequests logs one line per request with its method, path, status and
-// duration.
+// duration: at info level, or at debug level for a successful probe or
+// scrape. 5xx answers are always logged.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		level := slog.LevelInfo
+		if quiet(r.URL.Path) && rec.status < http.StatusInternalServerError {
+			level = slog.LevelDebug
+		}
+		logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
@@ -39,6 +60,15 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 			logger.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitRequestBodies caps the request body of every handler at
+// maxRequestBodyBytes, so that no client can make one read without end.
+func limitRequestBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBodyBytes)
 		next.ServeHTTP(w, r)
 	})
 }

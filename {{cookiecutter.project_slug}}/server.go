@@ -13,36 +13,54 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+{%- if cookiecutter.__opentelemetry == "True" %}
+
+	"go.opentelemetry.io/otel/trace"
+{%- endif %}
 )
 
 // newServer builds the service's HTTP handler: every route, wrapped in the
 // middleware that all requests go through.
-func newServer(logger *slog.Logger, health *health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics *metrics{% endif %}) http.Handler {
+func newServer(logger *slog.Logger, health *health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics *metrics{% endif %}{% if cookiecutter.__opentelemetry == "True" %}, tracer trace.TracerProvider{% endif %}) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics{% endif %})
+	addRoutes(mux, logger, health)
 	var handler http.Handler = mux
+	handler = limitRequestBodies(handler)
 	handler = recoverPanics(logger, handler)
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	handler = metrics.instrument(handler)
 {%- endif %}
 	handler = logRequests(logger, handler)
+{%- if cookiecutter.__opentelemetry == "True" %}
+	handler = traceRequests(tracer, handler) // outermost, so the request's log line carries its span
+{%- endif %}
 	return handler
 }
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+
+// newAdminServer builds the handler of the admin listener, which only
+// Prometheus (or whoever can reach the pod) calls: it serves /metrics.
+func newAdminServer(logger *slog.Logger, metrics *metrics) http.Handler {
+	mux := http.NewServeMux()
+	addAdminRoutes(mux, metrics)
+	return logRequests(logger, recoverPanics(logger, mux))
+}
+{%- endif %}
 
 // newLogger returns a JSON logger writing to w at the given minimum level.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+{%- if cookiecutter.__opentelemetry == "True" %}
+	return slog.New(withTraceIDs(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+{%- else %}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+{%- endif %}
 }
 
-// serve serves handler on cfg.Port until ctx is cancelled or SIGINT or
-// SIGTERM arrives. It then marks the service not ready, keeps serving for
-// cfg.ShutdownDelay, stops accepting connections and waits up to
-// cfg.ShutdownTimeout for in-flight requests before it returns.
-func serve(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler, health *health) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	srv := &http.Server{
+// newHTTPServer returns a server for handler with every timeout and limit
+// set: a client that sends its headers slowly (Slowloris), or never ends
+// its body, cannot hold a connection for long.
+func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -51,18 +69,55 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, handler http.Ha
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	// Listen before serving so that a busy port fails at startup.
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+}
+
+// listener is one TCP port the service serves, and the handler behind it.
+type listener struct {
+	name    string // in log lines and errors: "http", "metrics"
+	port    int
+	handler http.Handler
+}
+
+// serve serves every listener until ctx is cancelled or SIGINT or SIGTERM
+// arrives. It then marks the service not ready, keeps serving for
+// cfg.ShutdownDelay, stops accepting connections and waits up to
+// cfg.ShutdownTimeout for in-flight requests before it returns. The flush
+// functions run last, within what is left of that timeout; their errors are
+// logged, not returned: telemetry that cannot be delivered does not make a
+// clean shutdown fail.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, health *health, listeners []listener, flush ...func(context.Context) error) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Listen on every port before serving so that a busy port fails at startup.
+	var lc net.ListenConfig
+	sockets := make([]net.Listener, 0, len(listeners))
+	for _, l := range listeners {
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("", strconv.Itoa(l.port)))
+		if err != nil {
+			err = fmt.Errorf("listen on the %s port: %w", l.name, err)
+			for _, open := range sockets {
+				err = errors.Join(err, open.Close())
+			}
+			return err
+		}
+		sockets = append(sockets, ln)
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "version", version)
+	servers := make([]*http.Server, len(listeners))
+	served := make(chan error, len(listeners))
+	for i, l := range listeners {
+		servers[i] = newHTTPServer(l.handler, logger)
+		go func() { served <- servers[i].Serve(sockets[i]) }()
+		logger.Info("listening", "listener", l.name, "addr", sockets[i].Addr().String(), "version", version)
+	}
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+		err = fmt.Errorf("serve: %w", err)
+		for _, srv := range servers {
+			err = errors.Join(err, srv.Close())
+		}
+		return err
 	case <-ctx.Done():
 	}
 	stop() // From here on, a second signal ends the process at once.
@@ -73,11 +128,24 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, handler http.Ha
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range servers {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	for _, f := range flush {
+		if err := f(shutdownCtx); err != nil {
+			logger.Error("flush telemetry", "err", err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	logger.Info("stopped")
 	return nil

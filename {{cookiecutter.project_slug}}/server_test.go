@@ -10,28 +10,18 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+{%- if cookiecutter.__opentelemetry == "True" %}
+
+	"go.opentelemetry.io/otel/trace/noop"
+{%- endif %}
 )
 
-// syncBuffer is a bytes.Buffer that the server's goroutines and the test
-// can use at the same time.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// testServer returns newServer with the dependencies the project has;
+// tracing (if any) goes nowhere.
+func testServer(logger *slog.Logger, h *health) http.Handler {
+	return newServer(logger, h{% if cookiecutter.__prometheus_metrics == "True" %}, newMetrics(){% endif %}{% if cookiecutter.__opentelemetry == "True" %}, noop.NewTracerProvider(){% endif %})
 }
 
 // newTestServer serves newServer over real HTTP and returns it with its
@@ -40,28 +30,9 @@ func newTestServer(t *testing.T) (*httptest.Server, *health, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	h := &health{}
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-	srv := httptest.NewServer(newServer(newLogger(logs, slog.LevelDebug), h, newMetrics()))
-{%- else %}
-	srv := httptest.NewServer(newServer(newLogger(logs, slog.LevelDebug), h))
-{%- endif %}
+	srv := httptest.NewServer(testServer(newLogger(logs, slog.LevelInfo), h))
 	t.Cleanup(srv.Close)
 	return srv, h, logs
-}
-
-// get performs GET url and returns the status code and body.
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read body of %s: %v", url, err)
-	}
-	return resp.StatusCode, string(body)
 }
 
 func TestRoutes(t *testing.T) {
@@ -77,33 +48,19 @@ func TestRoutes(t *testing.T) {
 		{"greeting", http.MethodGet, "/", http.StatusOK, `"name":"` + serviceName + `"`},
 		{"liveness", http.MethodGet, "/livez", http.StatusOK, `{"status":"ok"}`},
 		{"readiness", http.MethodGet, "/readyz", http.StatusOK, `{"status":"ok"}`},
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-		{"metrics", http.MethodGet, "/metrics", http.StatusOK, "go_goroutines"},
-{%- endif %}
+		{"metrics only on the admin port", http.MethodGet, "/metrics", http.StatusNotFound, ""},
 		{"unknown path", http.MethodGet, "/nope", http.StatusNotFound, ""},
 		{"wrong method", http.MethodPost, "/", http.StatusMethodNotAllowed, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
-			if err != nil {
-				t.Fatalf("new request: %v", err)
+			got := send(t, newRequest(t, tt.method, srv.URL+tt.path))
+			if got.code != tt.wantCode {
+				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, got.code, tt.wantCode)
 			}
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatalf("%s %s: %v", tt.method, tt.path, err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatalf("read body: %v", err)
-			}
-			if resp.StatusCode != tt.wantCode {
-				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.wantCode)
-			}
-			if !strings.Contains(string(body), tt.wantBody) {
-				t.Errorf("%s %s body = %q, want it to contain %q", tt.method, tt.path, body, tt.wantBody)
+			if !strings.Contains(got.body, tt.wantBody) {
+				t.Errorf("%s %s body = %q, want it to contain %q", tt.method, tt.path, got.body, tt.wantBody)
 			}
 		})
 	}
@@ -112,17 +69,16 @@ func TestRoutes(t *testing.T) {
 func TestRootReturnsJSONGreeting(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := newTestServer(t)
-	resp, err := http.Get(srv.URL + "/")
-	if err != nil {
-		t.Fatalf("GET /: %v", err)
-	}
-	defer resp.Body.Close()
-	if got := resp.Header.Get("Content-Type"); got != "application/json" {
+	r := send(t, newRequest(t, http.MethodGet, srv.URL+"/"))
+	if got := r.header.Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", got)
 	}
+	if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+	}
 	var got greeting
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-		t.Fatalf("decode: %v", err)
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatalf("decode %q: %v", r.body, err)
 	}
 	if want := (greeting{Name: serviceName, Version: version}); got != want {
 		t.Errorf("GET / = %+v, want %+v", got, want)
@@ -163,24 +119,104 @@ func TestRequestsAreLogged(t *testing.T) {
 	}
 }
 
-func TestRecoverPanicsAnswers500AndKeepsServing(t *testing.T) {
+func TestProbesAreQuietAndOtherRequestsAreLogged(t *testing.T) {
+	t.Parallel()
+	srv, h, logs := newTestServer(t)
+	get(t, srv.URL+"/livez")
+	get(t, srv.URL+"/readyz")
+	get(t, srv.URL+"/metrics")
+	get(t, srv.URL+"/")
+	h.startShutdown()
+	get(t, srv.URL+"/readyz") // 503: not quiet
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry struct{ Msg, Path string }
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		paths = append(paths, entry.Path)
+	}
+	if got, want := strings.Join(paths, " "), "/ /readyz"; got != want {
+		t.Errorf("info log lines for paths %q, want %q", got, want)
+	}
+}
+
+func TestNewServerAnswersAPanicWith500AndKeepsServing(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	logger := newLogger(logs, slog.LevelInfo)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
-	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	srv := httptest.NewServer(logRequests(logger, recoverPanics(logger, mux)))
+	// Without its health state, /readyz dereferences a nil pointer: a bug in
+	// a handler, caught by the middleware that newServer itself wires.
+	srv := httptest.NewServer(testServer(newLogger(logs, slog.LevelInfo), nil))
 	t.Cleanup(srv.Close)
 
-	if code, _ := get(t, srv.URL+"/panic"); code != http.StatusInternalServerError {
-		t.Errorf("GET /panic = %d, want %d", code, http.StatusInternalServerError)
+	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusInternalServerError {
+		t.Errorf("GET /readyz with a panicking handler = %d, want %d", code, http.StatusInternalServerError)
 	}
-	if code, _ := get(t, srv.URL+"/ok"); code != http.StatusNoContent {
-		t.Errorf("GET /ok after a panic = %d, want %d", code, http.StatusNoContent)
+	if code, _ := get(t, srv.URL+"/livez"); code != http.StatusOK {
+		t.Errorf("GET /livez after a panic = %d, want %d", code, http.StatusOK)
 	}
-	if !strings.Contains(logs.String(), `"value":"boom"`) {
-		t.Errorf("panic not logged; log was:\n%s", logs)
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"panic"`) || !strings.Contains(out, "nil pointer dereference") {
+		t.Errorf("panic not logged; log was:\n%s", out)
+	}
+	if !strings.Contains(out, `"path":"/readyz","status":500`) {
+		t.Errorf("the 500 on a probe path was not logged; log was:\n%s", out)
+	}
+}
+
+func TestRequestBodiesAreLimited(t *testing.T) {
+	t.Parallel()
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptest.NewServer(limitRequestBodies(read))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name string
+		size int
+		want int
+	}{
+		{"at the limit", maxRequestBodyBytes, http.StatusNoContent},
+		{"over the limit", maxRequestBodyBytes + 1, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL, bytes.NewReader(make([]byte, tt.size)))
+			if err != nil {
+				t.Fatalf("new request: %v", err)
+			}
+			if got := send(t, req).code; got != tt.want {
+				t.Errorf("POST of %d bytes = %d, want %d", tt.size, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHTTPServerSetsEveryTimeoutAndLimit(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(http.NotFoundHandler(), newLogger(io.Discard, slog.LevelInfo))
+	settings := map[string]int64{
+		"ReadHeaderTimeout": int64(srv.ReadHeaderTimeout),
+		"ReadTimeout":       int64(srv.ReadTimeout),
+		"WriteTimeout":      int64(srv.WriteTimeout),
+		"IdleTimeout":       int64(srv.IdleTimeout),
+		"MaxHeaderBytes":    int64(srv.MaxHeaderBytes),
+	}
+	for name, value := range settings {
+		if value <= 0 {
+			t.Errorf("http.Server.%s is not set", name)
+		}
+	}
+	if srv.ReadHeaderTimeout > 10*time.Second {
+		t.Errorf("ReadHeaderTimeout = %v, want at most 10s against slow-header clients", srv.ReadHeaderTimeout)
+	}
+	if srv.ErrorLog == nil {
+		t.Error("http.Server.ErrorLog is not set: the server's own errors would bypass the JSON log")
 	}
 }
 
@@ -196,7 +232,11 @@ func TestServeCompletesInFlightRequestOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, cfg, newLogger(io.Discard, slog.LevelInfo), slow, &health{}) }()
+	logger := newLogger(io.Discard, slog.LevelInfo)
+	listeners := []listener{
+		{name: "http", port: cfg.Port, handler: slow},
+	}
+	go func() { served <- serve(ctx, cfg, logger, &health{}, listeners) }()
 
 	url := "http://127.0.0.1:" + strconv.Itoa(cfg.Port) + "/"
 	answered := make(chan int, 1)
@@ -204,7 +244,7 @@ func TestServeCompletesInFlightRequestOnShutdown(t *testing.T) {
 		var resp *http.Response
 		var err error
 		for range 100 { // the listener may not be open yet
-			if resp, err = http.Get(url); err == nil {
+			if resp, err = http.DefaultClient.Do(newRequest(t, http.MethodGet, url)); err == nil {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -90,11 +90,13 @@ class Reply:
     headers: dict[str, str]
 
 
-def request(port: int, path: str, *, method: str = "GET", timeout: float = 5) -> Reply:
+def request(
+    port: int, path: str, *, method: str = "GET", timeout: float = 5, headers: Mapping[str, str] | None = None
+) -> Reply:
     """Make one request on a fresh connection and read the whole response."""
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request(method, path, headers={"Connection": "close"})
+        conn.request(method, path, headers={"Connection": "close", **(headers or {})})
         response = conn.getresponse()
         body = response.read()
         return Reply(response.status, body, {key.lower(): value for key, value in response.getheaders()})
