@@ -110,7 +110,11 @@ build_etcd() {
 }
 
 # cmd_build builds etcd beside the Kubernetes components: the machine's cores are shared better.
+# A lock makes a second caller wait for the first build and then reuse it.
 cmd_build() {
+  mkdir -p "$cache_root"
+  exec 9>"$cache_root/build.lock"
+  flock 9
   build_etcd &
   local etcd=$!
   build_kubernetes
@@ -453,7 +457,7 @@ stop_shims() {
   local cmdline pid
   for cmdline in /proc/[0-9]*/cmdline; do
     pid="${cmdline//[^0-9]/}"
-    if [[ "$(tr '\0' ' ' <"$cmdline" 2>/dev/null)" == *containerd-shim*"$STATE/containerd"* ]]; then
+    if [[ "$({ tr '\0' ' ' <"$cmdline"; } 2>/dev/null)" == *containerd-shim*"$STATE/containerd"* ]]; then
       stop_pid "$pid"
     fi
   done
@@ -488,7 +492,7 @@ clean_firewall() {
     done
   done
   if [[ -f "$STATE/host/nft-tables" ]]; then
-    nft list tables | grep -vxFf "$STATE/host/nft-tables" | while read -r _ family table; do
+    nft list tables | { grep -vxFf "$STATE/host/nft-tables" || true; } | while read -r _ family table; do
       nft delete table "$family" "$table" 2>/dev/null || true
     done
   fi

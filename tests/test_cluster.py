@@ -505,7 +505,8 @@ def test_drain_is_refused_by_the_disruption_budget(cluster: Cluster, default: De
             )
             outcomes = load.stop()
         assert drain.returncode != 0, drain.stdout
-        assert "Cannot evict pod as it would violate the pod's disruption budget" in drain.stderr, drain.stderr
+        output = drain.stdout + drain.stderr
+        assert "Cannot evict pod as it would violate the pod's disruption budget" in output, output
         remaining = {pod["metadata"]["name"] for pod in cluster.ready_pods(default.namespace, default.selector)}
         assert len(remaining) == 1, remaining
         assert remaining <= before, (remaining, before)
@@ -535,7 +536,6 @@ patches:
         value: {{name: SHUTDOWN_DELAY, value: "0s"}}
 images:
   - name: {image}
-    newName: {new_name}
     newTag: {new_tag}
 """
 
@@ -551,8 +551,7 @@ def test_rollout_without_drain_loses_requests(cluster: Cluster, default: Deploye
         text = WITHOUT_DRAIN.format(
             base=os.path.relpath(base, tmp_path),
             delay_index=names.index("SHUTDOWN_DELAY"),
-            image=default.project.slug,
-            new_name=name,
+            image=name,
             new_tag=tag,
         )
         (tmp_path / "kustomization.yaml").write_text(text, encoding="utf-8")
