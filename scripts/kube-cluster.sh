@@ -119,6 +119,7 @@ cmd_build() {
   local etcd=$!
   build_kubernetes
   wait "$etcd" || die "the etcd build failed"
+  exec 9>&- # the daemons started next must not hold the lock
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +375,7 @@ cmd_up() {
     --service-cluster-ip-range "$SERVICE_CIDR" --client-ca-file "$pki/ca.crt" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key" \
+    --kubelet-preferred-address-types InternalIP \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" --authorization-mode RBAC --profiling=false
   wait_until 90 "the API server ready" kubectl get --raw /readyz

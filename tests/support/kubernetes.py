@@ -57,6 +57,11 @@ class Cluster:
         return cls(kubeconfig=exports["KUBECONFIG"], bin_dir=exports["PATH"].split(":")[0])
 
     @staticmethod
+    def build() -> None:
+        """Build the binaries, or find them in the cache."""
+        script("build")
+
+    @staticmethod
     def down() -> None:
         """Stop the cluster and undo its host changes."""
         script("down", timeout=300)
@@ -280,6 +285,18 @@ def timed(action: Callable[[], object]) -> float:
 # --- The host, before and after -----------------------------------------------------------
 
 COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
+# Where the cluster mounts anything (containers' root filesystems, /dev/shm, network namespaces);
+# other work on this machine (Docker, BuildKit) mounts elsewhere, and comes and goes on its own.
+CLUSTER_MOUNT_ROOTS = (
+    "/var/lib/gss-kube",
+    "/var/lib/kubelet",
+    "/var/lib/cni",
+    "/run/netns",
+    "/var/run/netns",
+    "/run/containerd",
+    "/var/log",
+    "/sys/fs/cgroup",
+)
 
 
 def command_output(*command: str) -> str:
@@ -304,7 +321,7 @@ def host_snapshot() -> dict[str, frozenset[str]]:
     """What the cluster may change on the host: firewall, links, network namespaces, mounts, cgroups, directories.
 
     Docker's own containers (other work on this machine) are left out: their veth links and
-    mounts under /var/lib/docker and /run/docker come and go on their own; packet counters too.
+    mounts come and go on their own, and so do packet counters.
     """
     ignored_links = docker_links()
     links = {
@@ -313,7 +330,7 @@ def host_snapshot() -> dict[str, frozenset[str]]:
     mounts = {
         line.split()[4]
         for line in Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines()
-        if not line.split()[4].startswith(("/var/lib/docker", "/run/docker", "/run/containerd/io.containerd"))
+        if line.split()[4].startswith(CLUSTER_MOUNT_ROOTS)
     }
     cgroups = {str(path) for path in Path("/sys/fs/cgroup").glob("*/kubepods")}
     directories = {
