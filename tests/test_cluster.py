@@ -208,6 +208,8 @@ def deployments(cluster: Cluster, golang_image: str, cookies_session: Any) -> It
             cluster.wait_rollout(project.slug, project.slug)
             target.apply_to_ready = time.monotonic() - start
             target.address = cluster.cluster_ip(project.slug, project.slug)
+            # kube-proxy programs a new Service about a second after its pods are Ready: poll.
+            assert cluster.wait_serving(project.slug, project.slug, target.address, SERVICE_PORT, FIRST)
             deployed[project.id] = target
         record(apply_to_ready_seconds=round(deployed[DEFAULT.id].apply_to_ready, 1))
         yield deployed
