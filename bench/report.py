@@ -12,6 +12,7 @@ from html import escape
 from bench.common import median, ratio
 from bench.generation import BakeTime
 from bench.images import ImageSize, Newcomer, Recipe, Sizes
+from bench.kubernetes import KubeFigures
 from bench.serving import (
     BALANCER_REACTION,
     SHUTDOWN_DELAY,
@@ -73,6 +74,7 @@ class Results:
     tracing: TracingCost
     shutdowns: list[Shutdown]
     wrk_seconds: float
+    kubernetes: KubeFigures | None = None  # with --kubernetes only
 
 
 def mb(size: float) -> str:
@@ -449,6 +451,33 @@ def shutdown_section(shutdowns: list[Shutdown]) -> list[str]:
     ]
 
 
+def kubernetes_section(figures: KubeFigures | None) -> list[str]:
+    """Tabulate the deployment and rollout on the real cluster, when measured."""
+    if figures is None:
+        return ["## Kubernetes", "", "Not measured in this run: add `--kubernetes` (needs root).", ""]
+    rows = [
+        ["Cluster up (binaries built, node Ready)", f"{figures.cluster_up:.1f} s"],
+        ["`kubectl apply -k` to every pod Ready", f"{figures.apply_to_ready:.1f} s"],
+        ["Rolling update (2 replicas) to a new image", f"{figures.rollout:.1f} s"],
+        ["Requests served / failed during the rollout", f"{figures.served:,} / {figures.failed}"],
+        [
+            "Same rollout without preStop sleep and SHUTDOWN_DELAY (control): served / failed",
+            f"{figures.control_served:,} / {figures.control_failed}",
+        ],
+        ["Cluster down (every process stopped, host restored)", f"{figures.cluster_down:.1f} s"],
+    ]
+    return [
+        "## Kubernetes",
+        "",
+        f"Kubernetes {figures.version} on one node (scripts/kube-cluster.sh), measured by the cluster tests "
+        f"(tests/test_cluster.py). {figures.clients} clients send GET / through the Service's ClusterIP, one "
+        "connection per request (kube-proxy balances connections), every response checked.",
+        "",
+        *table(["", ""], rows),
+        "",
+    ]
+
+
 def markdown(results: Results) -> str:
     """Render the whole report page."""
     lines = [
@@ -469,6 +498,7 @@ def markdown(results: Results) -> str:
         *service_section(results.servers, results.wrk_seconds),
         *tracing_section(results.tracing, results.servers),
         *shutdown_section(results.shutdowns),
+        *kubernetes_section(results.kubernetes),
     ]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run            # from the repository root; about six minutes on two cores
     .venv/bin/python -m bench.run --quick    # one short round of everything, to check the script
+    .venv/bin/python -m bench.run --kubernetes   # also the rollout on a real cluster (root; see bench/kubernetes.py)
 
 Needs a Docker engine (scripts/docker-engine.sh), Go, and wrk (Debian package `wrk`).
 Everything runs on loopback; containers use the host's network.
@@ -23,6 +24,7 @@ from pathlib import Path
 from bench.common import REPO_DIR, TEMPLATE_DIR, BenchError, bake, project_answers, run_command
 from bench.generation import measure_generation
 from bench.images import measure_sizes, newcomer_path, rebuild_warm, seed_recipe
+from bench.kubernetes import measure_kubernetes
 from bench.report import Machine, Results, TracingCost, markdown, svg_chart
 from bench.serving import (
     build_servers,
@@ -142,6 +144,11 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
 
         step("shutdown under load")
         shutdowns = [shutdown_process(servers["service"].binary), shutdown_container(template.tag)]
+
+        kubernetes = None
+        if args.kubernetes:
+            step("kubernetes: deploy, rolling update under load, control (the cluster tests)")
+            kubernetes = measure_kubernetes()
     finally:
         dockercli.remove_images(*tags)
     return Results(
@@ -154,6 +161,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         tracing=tracing_cost,
         shutdowns=shutdowns,
         wrk_seconds=args.wrk_seconds,
+        kubernetes=kubernetes,
     )
 
 
@@ -166,6 +174,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--starts", type=int, default=5, help="startups per server (default 5)")
     parser.add_argument("--wrk-seconds", type=float, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--quick", action="store_true", help="one short round of everything")
+    parser.add_argument("--kubernetes", action="store_true", help="also measure on a real cluster (root)")
     parser.add_argument("--no-write", action="store_true", help="print the report without writing docs/")
     args = parser.parse_args()
     if args.quick:

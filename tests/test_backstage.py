@@ -144,7 +144,8 @@ def test_action_renders_the_chosen_files(renders: dict[str, tuple[Fetched, Any]]
     fetched, _ = renders[answers_id(combination)]
     project = fetched.project
     assert (project / "metrics.go").is_file() == combination["prometheus_metrics"]
-    assert (project / "go.sum").is_file() == combination["prometheus_metrics"]
+    has_dependencies = combination["prometheus_metrics"] or combination.get("opentelemetry", False)
+    assert (project / "go.sum").is_file() == has_dependencies
     assert not (project / "vendor").exists()
     dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
     assert ("GOFLAGS=-mod=vendor" in dockerfile) == combination["vendor_dependencies"]

@@ -19,7 +19,9 @@ from tests.conftest import GO_VERSION, Bake, bake_with, require_tool, run
 from tests.support.template import load_hook
 
 PORT = 9090  # not the default, so that the answer is seen to reach the manifests
-MANIFESTS = ("deployment.yaml", "service.yaml", "pdb.yaml")
+MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "pdb.yaml", "networkpolicy.yaml")
+KINDS = ["Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service"]
+SLUG = "go-scratch-service"
 NOBODY = 65534
 DURATION = re.compile(r"^(\d+)(s|m)$")
 
@@ -99,13 +101,17 @@ def test_kustomization_lists_every_manifest(project: Path) -> None:
 
 
 def test_kustomize_build_is_valid(project: Path, tmp_path: Path) -> None:
-    """The kustomize build of the base is a Deployment, Service and PodDisruptionBudget that pass strict validation."""
+    """The kustomize build is the namespace and the objects in it, with a released image, passing strict validation."""
     kustomize = require_tool("kustomize")
     built = run([kustomize, "build", "deploy/kubernetes"], cwd=project)
     documents = list(yaml.safe_load_all(built))
-    assert sorted(document["kind"] for document in documents) == ["Deployment", "PodDisruptionBudget", "Service"]
+    assert sorted(document["kind"] for document in documents) == KINDS
+    for document in documents:
+        if document["kind"] != "Namespace":
+            assert document["metadata"]["namespace"] == SLUG, document["kind"]
     (deployment,) = [document for document in documents if document["kind"] == "Deployment"]
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "go-scratch-service:latest"
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert re.fullmatch(rf"{SLUG}:\d+\.\d+\.\d+", image), image
     path = tmp_path / "built.yaml"
     path.write_text(built, encoding="utf-8")
     output = kubernetes_validate(path)
@@ -176,6 +182,26 @@ def test_service_and_budget_select_the_pods(project: Path) -> None:
     budget = manifest(project, "pdb.yaml")
     assert budget["spec"]["selector"]["matchLabels"] == selector
     assert budget["spec"]["maxUnavailable"] < deployment["spec"]["replicas"]
+
+
+def test_namespace_enforces_the_restricted_profile(project: Path) -> None:
+    """The namespace enforces, audits and warns about the restricted Pod Security Standard."""
+    namespace = manifest(project, "namespace.yaml")
+    assert namespace["metadata"]["name"] == SLUG
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode
+
+
+def test_network_policy_admits_the_service_port_only(project: Path) -> None:
+    """The NetworkPolicy selects the Deployment's pods and admits incoming traffic on the named service port only."""
+    policy = manifest(project, "networkpolicy.yaml")["spec"]
+    selector = manifest(project, "deployment.yaml")["spec"]["selector"]["matchLabels"]
+    assert policy["podSelector"]["matchLabels"] == selector
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    assert rule == {"ports": [{"port": "http", "protocol": "TCP"}]}
+    assert manifest(project, "service.yaml")["spec"]["ports"][0]["targetPort"] == "http"
 
 
 def test_catalog_finds_the_workload(project: Path) -> None:
