@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bench.common import BENCH_DIR, GO_VERSION, SLUG, TEMPLATE_DIR, BenchError, bake, median, project_answers, timed
 from bench.runtimes import import_runtimes
-from tests.support import docker as dockercli
-from tests.support.golang_image import ensure_golang_image
-from tests.support.service import answers, free_port, wait_for
+from harness import docker as dockercli
+from harness.golang_image import ensure_golang_image
+from harness.service import answers, free_port, wait_for
 
 SEED_DOCKERFILE = BENCH_DIR / "seed.Dockerfile"
 CACHE_MOUNT = re.compile(r"--mount=type=cache,target=(\S+)")

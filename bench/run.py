@@ -33,9 +33,9 @@ from bench.serving import (
     shutdown_container,
     shutdown_process,
 )
-from tests.support import docker as dockercli
-from tests.support.golang_image import ensure_golang_image
-from tests.support.otelcol import running_collector
+from harness import docker as dockercli
+from harness.golang_image import ensure_golang_image
+from harness.otelcol import running_collector
 
 DOCS_DIR = REPO_DIR / "docs"
 

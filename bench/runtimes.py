@@ -18,8 +18,8 @@ import tarfile
 from collections.abc import Callable
 from typing import IO
 
-from tests.support.docker import docker_client
-from tests.support.golang_image import (
+from harness.docker import docker_client
+from harness.golang_image import (
     BUSYBOX,
     CA_BUNDLE,
     add_busybox,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import BENCH_DIR, BenchError, median, run_command, timed
-from tests.support import docker as dockercli
-from tests.support.service import (
+from harness import docker as dockercli
+from harness.service import (
     Service,
     ShutdownRun,
     answers,

@@ -7,7 +7,7 @@
 # `docker` on PATH when it builds with BuildKit (buildx), else Debian's client with DOCKER_BUILDKIT=1
 # (scripts/docker-client.sh). The builder image is the one the generated Dockerfile pins
 # (golang:<version>-alpine): the script pulls it, and only when the pull fails (no registry access)
-# builds with a local stand-in of the same contract (tests/support/golang_image.py), named
+# builds with a local stand-in of the same contract (harness/golang_image.py), named
 # go-scratch-service/golang-standin:<version>-alpine and passed as the GOLANG_IMAGE build argument:
 # it never takes the official name, so it cannot replace the real image in later builds.
 # The project lands in build/demo/<slug>; the container keeps running until you stop it.
@@ -56,7 +56,7 @@ if "$docker" pull --quiet "$pinned" >/dev/null 2>build/demo/pull.log; then
   say "Builder: $pinned, pulled"
 else
   toolchain="$(standin_toolchain "$(sed -n 's/^go //p' "$project/go.mod")")"
-  standin="$(.venv/bin/python -m tests.support.golang_image ${toolchain:+"$toolchain"})"
+  standin="$(.venv/bin/python -m harness.golang_image ${toolchain:+"$toolchain"})"
   say "Builder: local stand-in $standin, since the pull failed: $(tail -n 1 build/demo/pull.log)"
   builder=(--build-arg "GOLANG_IMAGE=$standin")
 fi

@@ -5,7 +5,7 @@
 #   - uses the Docker client that scripts/docker-client.sh chooses (the `docker` on PATH when it
 #     has buildx, as with Docker CE or Docker Desktop; else Debian's client with DOCKER_BUILDKIT=1);
 #   - installs busybox-static when /bin/busybox is missing (the local
-#     golang stand-in image, tests/support/golang_image.py, needs it);
+#     golang stand-in image, harness/golang_image.py, needs it);
 #   - when no engine answers: installs Debian's docker.io if the client or dockerd is missing,
 #     starts dockerd in the background, then waits up to DOCKER_WAIT_SECONDS (default 60) for it.
 # Installing packages and starting dockerd need root.

@@ -26,8 +26,9 @@ from cookiecutter.main import cookiecutter
 from jinja2.exceptions import SecurityError
 
 import local_extensions
-from tests.conftest import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with, require_tool, run
-from tests.support.template import load_hook
+from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
+from harness.template import load_hook
+from harness.tools import require_tool, run
 from tests.test_hooks import MODULE_PATHS
 from tests.test_updates import change_template, cruft, git, template_repository
 

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, require_tool, run
-from tests.support.backstage import (
+from harness.backstage import (
     GITHUB_REPOSITORY,
     GITHUB_TEMPLATE_URL,
     TEMPLATE_YAML,
@@ -31,8 +30,10 @@ from tests.support.backstage import (
     validate_job,
     values_job,
 )
-from tests.support.docker import DockerError, build_image, remove_images
-from tests.support.template import ca_bundle_copied, ca_bundle_expected
+from harness.docker import DockerError, build_image, remove_images
+from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id
+from harness.template import ca_bundle_copied, ca_bundle_expected
+from harness.tools import require_tool, run
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 SKELETON = "{{cookiecutter.project_slug}}"

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import bake_with
-from tests.support import docker as dockercli
-from tests.support.service import (
+from harness import docker as dockercli
+from harness.project import bake_with
+from harness.service import (
     LOOPBACK,
     KeepAliveLoad,
     Outcome,

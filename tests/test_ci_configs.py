@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, bake_with, require_tool, run
-from tests.support.template import load_hook
+from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
+from harness.template import load_hook
+from harness.tools import require_tool, run
 
 INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-go-tools.sh"
 GOLANGCI_LINT_VERSION = re.search(r"golangci-lint/v2/cmd/golangci-lint (v\S+)\"", INSTALL_SCRIPT.read_text()).group(1)

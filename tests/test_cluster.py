@@ -34,9 +34,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE_DIR, bake_with, require_tool, run
-from tests.support.docker import build_image, remove_images
-from tests.support.kubernetes import (
+from harness.docker import build_image, remove_images
+from harness.kubernetes import (
     KUBE_VERSION,
     Cluster,
     KubernetesError,
@@ -51,7 +50,9 @@ from tests.support.kubernetes import (
     timed,
     under_load,
 )
-from tests.support.waiting import wait_for
+from harness.project import TEMPLATE_DIR, bake_with
+from harness.tools import require_tool, run
+from harness.waiting import wait_for
 
 pytestmark = [
     pytest.mark.kubernetes,

@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR, run, standin_builder
-from tests.support import elf
-from tests.support.docker import (
+from harness import elf
+from harness.docker import (
     HARDENED,
     build_image,
     container_logs,
@@ -30,8 +29,10 @@ from tests.support.docker import (
     remove_images,
     run_container,
 )
-from tests.support.service import answers, free_port, request
-from tests.support.waiting import wait_for
+from harness.project import TEMPLATE_DIR
+from harness.service import answers, free_port, request
+from harness.tools import run, standin_builder
+from harness.waiting import wait_for
 
 DEFAULT_GO_VERSION: str = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))["go_version"]
 # The newest patch release of the default Go line when this was written: a fixed pin, so runs repeat.

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Bake, require_tool, run
-from tests.support import elf
+from harness import elf
+from harness.project import Bake
+from harness.tools import require_tool, run
 
 
 def go_files(project: Path) -> list[str]:

@@ -11,8 +11,9 @@ from types import ModuleType
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, require_tool, run
-from tests.support.template import ca_bundle_copied, ca_bundle_expected, load_hook, render_context
+from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
+from harness.template import ca_bundle_copied, ca_bundle_expected, load_hook, render_context
+from harness.tools import require_tool, run
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR, Bake, bake_with, file_lock, require_tool, run
-from tests.support import elf
-from tests.support.docker import (
+from harness import elf
+from harness.docker import (
     HARDENED,
     Build,
     BuildStep,
@@ -51,7 +50,9 @@ from tests.support.docker import (
     wait_for_health,
     wait_for_log,
 )
-from tests.support.service import free_port, listening, request
+from harness.project import TEMPLATE_DIR, Bake, bake_with
+from harness.service import free_port, listening, request
+from harness.tools import file_lock, require_tool, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

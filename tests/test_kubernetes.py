@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import GO_VERSION, Bake, bake_with, require_tool, run
-from tests.support.template import load_hook
+from harness.project import GO_VERSION, Bake, bake_with
+from harness.template import load_hook
+from harness.tools import require_tool, run
 
 PORT = 9090  # not the default, so that the answer is seen to reach the manifests
 MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "pdb.yaml", "networkpolicy.yaml")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE_DIR, Bake, require_tool, run
+from harness.project import TEMPLATE_DIR, Bake
+from harness.tools import require_tool, run
 
 INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-go-tools.sh"
 PINNED = re.compile(r"^\s+\"(\S+) (v\S+)\"$", re.MULTILINE)  # the TOOLS entries of the install script

@@ -18,8 +18,8 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake
-from tests.support.template import load_hook, template_copy_with
+from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
+from harness.template import load_hook, template_copy_with
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, run
-from tests.support.template import ca_bundle_copied, ca_bundle_expected
+from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
+from harness.template import ca_bundle_copied, ca_bundle_expected
+from harness.tools import run
 
 # Jinja text left in a generated file; `${{ ... }}` is GitHub Actions syntax and may stay.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")

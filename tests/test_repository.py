@@ -10,7 +10,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from tests.conftest import TEMPLATE_DIR, require_tool, run
+from harness.project import TEMPLATE_DIR
+from harness.tools import require_tool, run
 
 
 def repository_files() -> list[str]:

@@ -24,12 +24,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, Bake, bake_with, require_tool
-from tests.support import elf
-from tests.support.docker import HARDENED, docker, remove_container, remove_images, run_container
-from tests.support.registry import BuildKit, Registry, running_buildkitd, running_registry
-from tests.support.service import answers, free_port, request
-from tests.support.waiting import wait_for
+from harness import elf
+from harness.docker import HARDENED, docker, remove_container, remove_images, run_container
+from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
+from harness.registry import BuildKit, Registry, running_buildkitd, running_registry
+from harness.service import answers, free_port, request
+from harness.tools import require_tool
+from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("ship")]
 

@@ -1,7 +1,7 @@
 """Tracing: a service generated with opentelemetry sends its spans to a real OpenTelemetry Collector.
 
 The collector is the real one, built from the module proxy with its OTLP receiver and file
-exporter (tests/support/otelcol.py), listening on loopback; the service is the real binary,
+exporter (harness/otelcol.py), listening on loopback; the service is the real binary,
 configured only through the standard OTEL_* variables. Spans are held back (OTEL_BSP_SCHEDULE_DELAY
 of a minute), so the ones the collector receives were flushed by the graceful shutdown.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import bake_with
-from tests.support.otelcol import running_collector
-from tests.support.service import (
+from harness.otelcol import running_collector
+from harness.project import bake_with
+from harness.service import (
     LOOPBACK,
     SlowUpload,
     build_binary,

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR, require_tool, run
+from harness.project import GO_VERSION, TEMPLATE_DIR
+from harness.tools import require_tool, run
 
 pytestmark = pytest.mark.slow
 

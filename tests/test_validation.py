@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GO_VERSION, TEMPLATE_DIR
-from tests.support.template import template_copy_with
+from harness.project import GO_VERSION, TEMPLATE_DIR
+from harness.template import template_copy_with
 
 # question -> {case id: value}
 INVALID_ANSWERS: dict[str, dict[str, Any]] = {

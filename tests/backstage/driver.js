@@ -1,4 +1,4 @@
-// Backstage's own code, driven by the template's tests (tests/support/backstage.py).
+// Backstage's own code, driven by the template's tests (harness/backstage.py).
 //
 //   node driver.js < jobs.json   reads a JSON list of jobs, {"command": ..., "request": {...}}, and
 //   writes a JSON list of answers in the same order: {"result": ...} or, when Backstage refuses,

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.service import Outcome
-from tests.support.waiting import wait_for
+from harness.service import Outcome
+from harness.waiting import wait_for
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kube-cluster.sh"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kube-cluster.sh"
 # The address ranges that the script gives its Services and its pod bridge: the only targets of traffic.
 SERVICE_NETWORK = ipaddress.ip_network("10.214.0.0/24")
 POD_NETWORK = ipaddress.ip_network("10.213.0.0/24")

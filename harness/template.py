@@ -20,7 +20,7 @@ from cookiecutter.environment import StrictEnvironment
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 
 
 def render_context(answers: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
 
 LOOPBACK = "127.0.0.1"
 
@@ -454,6 +454,7 @@ def status_of(raw: bytes) -> int | None:
 
 
 def body_of(raw: bytes) -> bytes:
+    """Return the body of a raw HTTP response."""
     return raw.partition(b"\r\n\r\n")[2]
 
 

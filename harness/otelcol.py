@@ -1,9 +1,9 @@
 """A real OpenTelemetry Collector on loopback: the OTLP receiver, writing what it receives to a file.
 
-The collector is built from the module proxy (tests/support/otelcol/: the collector's own
+The collector is built from the module proxy (harness/otelcol/: the collector's own
 otelcol, otlpreceiver and the contrib fileexporter, at the versions its go.mod pins) once per
 machine, into a cache directory keyed by the version and a hash of that module, as the
-collector's builder (ocb) would assemble it. Run ``python -m tests.support.otelcol`` from the
+collector's builder (ocb) would assemble it. Run ``python -m harness.otelcol`` from the
 repository root to build it and print its path.
 """
 
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.service import LOOPBACK, free_port, listening
-from tests.support.waiting import wait_for
+from harness.service import LOOPBACK, free_port, listening
+from harness.waiting import wait_for
 
 MODULE_DIR = Path(__file__).resolve().parent / "otelcol"
 VERSION = re.search(

@@ -21,7 +21,7 @@ that the go command fetches through the module proxy (``GOTOOLCHAIN=go1.27.3``,
 kept in the module cache).
 
 The image is built with ``docker import`` from a tar stream, only when the
-tag is not present yet. Run ``python -m tests.support.golang_image [go1.N.P]``
+tag is not present yet. Run ``python -m harness.golang_image [go1.N.P]``
 from the repository root to build it and print its tag.
 """
 
@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from tests.support.docker import docker_client
+from harness.docker import docker_client
 
 STANDIN_REPOSITORY = "go-scratch-service/golang-standin"
 BUSYBOX = Path("/bin/busybox")
@@ -105,6 +105,7 @@ def as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
+    """Add a directory owned by root."""
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     info.mode = mode
@@ -112,6 +113,7 @@ def add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
 
 
 def add_text(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o644) -> None:
+    """Add a text file owned by root."""
     data = text.encode()
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -120,6 +122,7 @@ def add_text(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o644) -> N
 
 
 def add_symlink(tar: tarfile.TarFile, name: str, target: str) -> None:
+    """Add a symbolic link."""
     info = tarfile.TarInfo(name)
     info.type = tarfile.SYMTYPE
     info.linkname = target
@@ -135,6 +138,7 @@ def add_host_file(tar: tarfile.TarFile, name: str, source: Path) -> None:
 
 
 def add_filesystem_layout(tar: tarfile.TarFile) -> None:
+    """Add the directories the image's files go into."""
     for name in ("bin", "etc", "etc/ssl", "etc/ssl/certs", "usr", "usr/local"):
         add_dir(tar, name)
     for name in ("go", "go/bin", "go/src"):
@@ -144,16 +148,19 @@ def add_filesystem_layout(tar: tarfile.TarFile) -> None:
 
 
 def add_accounts(tar: tarfile.TarFile) -> None:
+    """Add /etc/passwd and /etc/group, with root's home /root."""
     add_text(tar, "etc/passwd", PASSWD)
     add_text(tar, "etc/group", GROUP)
 
 
 def busybox_applets() -> list[str]:
+    """List the applets of the static busybox."""
     result = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True)
     return sorted(set(result.stdout.split()) - {"busybox"})
 
 
 def add_busybox(tar: tarfile.TarFile) -> None:
+    """Add the static busybox and a link for each applet."""
     if not BUSYBOX.is_file():
         raise RuntimeError(f"{BUSYBOX} is missing: install busybox-static")
     add_host_file(tar, "bin/busybox", BUSYBOX)
@@ -173,6 +180,7 @@ def walk_goroot(goroot: Path) -> Iterator[Path]:
 
 
 def add_goroot(tar: tarfile.TarFile, goroot: Path) -> None:
+    """Add the Go toolchain under GOROOT_IN_IMAGE."""
     tar.add(str(goroot), arcname=GOROOT_IN_IMAGE, recursive=False, filter=as_root)
     for path in walk_goroot(goroot):
         arcname = f"{GOROOT_IN_IMAGE}/{path.relative_to(goroot).as_posix()}"
@@ -193,6 +201,7 @@ def write_rootfs(stream: IO[bytes], goroot: Path) -> None:
 
 
 def image_exists(docker: str, tag: str) -> bool:
+    """Say whether the engine has the image."""
     result = subprocess.run([docker, "image", "inspect", tag], capture_output=True)
     return result.returncode == 0
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+from harness.template import TEMPLATE_DIR
+
 TEMPLATE_YAML = TEMPLATE_DIR / "template.yaml"
 DRIVER = TEMPLATE_DIR / "tests" / "backstage" / "driver.js"
 INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-backstage.sh"

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.waiting import wait_for
+from harness.waiting import wait_for
 
-CLIENT_CHOOSER = Path(__file__).resolve().parents[2] / "scripts" / "docker-client.sh"
+CLIENT_CHOOSER = Path(__file__).resolve().parents[1] / "scripts" / "docker-client.sh"
 
 
 @functools.cache
