@@ -136,7 +136,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         step("image size with opentelemetry")
         traced_tag = f"{run_id}-traced"
         tags.append(traced_tag)
-        dockercli.build_image(traced, traced_tag)
+        dockercli.build_image(traced, traced_tag, build_args={"GOLANG_IMAGE": ensure_golang_image()})
         tracing_cost = TracingCost(
             binary=(servers["service"].binary.stat().st_size, servers["otel"].binary.stat().st_size),
             image=(sizes.get("template").bytes, dockercli.image_size(traced_tag)),

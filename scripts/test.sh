@@ -23,4 +23,13 @@ fi
 
 # pytest's exit code 5 means "no test ran": never a success here.
 # --dist loadgroup keeps each image variant on one worker, so it is built once.
-exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+if (($# > 0)); then
+  exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+fi
+# The whole suite: everything but the cluster on two workers, then the cluster tests on their own,
+# in file order (they roll one Deployment forward and back, and tear the cluster down last) and
+# with the machine to themselves, so that probes and load are not starved by parallel builds.
+status=0
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -m "not kubernetes" || status=$?
+.venv/bin/pytest -p no:xdist -m kubernetes || status=$?
+exit "$status"

@@ -136,6 +136,11 @@ def renders(backstage: Backstage, tmp_path_factory: pytest.TempPathFactory) -> d
     return {name: (fetched[name], check) for name, check in zip(fetched, checks, strict=True)}
 
 
+def combination_with(**chosen: bool) -> dict[str, bool]:
+    """The first of the covered combinations that has the chosen options."""
+    return next(c for c in COMBINATIONS if all(c[key] == value for key, value in chosen.items()))
+
+
 COMBINATION_PARAMS = [pytest.param(c, id=answers_id(c), marks=RENDERS_GROUP) for c in COMBINATIONS]
 
 
@@ -187,7 +192,7 @@ def test_action_project_passes_make_image_test(
     https_client: bool,
 ) -> None:
     """Made without hooks, the project (the default one, then without HTTPS) builds its image and passes image-test."""
-    answers = {"https_client": https_client, "vendor_dependencies": False, "prometheus_metrics": False}
+    answers = combination_with(https_client=https_client, vendor_dependencies=False, prometheus_metrics=False)
     fetched, _ = renders[answers_id(answers)]
     repository = f"{IMAGE_REPOSITORY}-{'https' if https_client else 'plain'}-{os.getpid()}"
     try:
@@ -207,7 +212,7 @@ def test_action_vendoring_project_image_build_says_run_go_mod_vendor(
     renders: dict[str, tuple[Fetched, Any]], golang_image: str
 ) -> None:
     """A vendoring project with a dependency, made without the vendoring hook, stops at the image build with the fix."""
-    fetched, _ = renders[answers_id({"https_client": True, "vendor_dependencies": True, "prometheus_metrics": True})]
+    fetched, _ = renders[answers_id(combination_with(vendor_dependencies=True, prometheus_metrics=True))]
     tag = f"{IMAGE_REPOSITORY}:no-vendor-{os.getpid()}"
     try:
         with pytest.raises(DockerError) as failure:

@@ -196,7 +196,8 @@ def deployments(cluster: Cluster, golang_image: str, cookies_session: Any) -> It
             images = {}
             for version in project.versions:
                 tag = image(project, version)
-                build_image(directory, tag, build_args={"VERSION": version}, network="none")
+                build_args = {"GOLANG_IMAGE": golang_image, "VERSION": version}
+                build_image(directory, tag, build_args=build_args, network="none")
                 built.append(tag)
                 cluster.load(tag)
                 images[version] = tag

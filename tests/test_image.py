@@ -66,7 +66,7 @@ IMAGE_REPOSITORY = "go-scratch-service-test"
 # The FROM line of the Dockerfile that pins the official builder image.
 PINNED_BUILDER = re.compile(r"^FROM --platform=\$BUILDPLATFORM (\S+) AS golang-builder$", re.MULTILINE)
 MEASUREMENTS_DIR = TEMPLATE_DIR / "build" / "image-measurements"
-PROBE_SOURCE = Path(__file__).parent / "support" / "https_probe"
+PROBE_SOURCE = TEMPLATE_DIR / "harness" / "https_probe"
 BUSYBOX = Path("/bin/busybox")
 
 NOBODY = 65534

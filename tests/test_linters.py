@@ -44,9 +44,9 @@ def golangci_lint(project: Path) -> str:
 
 
 def test_install_script_pins_every_tool() -> None:
-    """The install script pins golangci-lint v2, actionlint and kustomize to exact versions."""
+    """The install script pins golangci-lint v2, actionlint, kustomize and cosign to exact versions."""
     pins = pinned_tools()
-    assert sorted(pins) == ["actionlint", "golangci-lint", "kustomize"]
+    assert sorted(pins) == ["actionlint", "cosign", "golangci-lint", "kustomize"]
     assert pins["golangci-lint"].startswith("v2.")
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+", version) for version in pins.values())
 

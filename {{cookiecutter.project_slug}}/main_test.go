@@ -49,7 +49,14 @@ func startService(t *testing.T, env map[string]string) *service {
 		return base[key]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &service{baseURL: "http://127.0.0.1:" + port, stop: cancel, done: make(chan struct{}), stdout: &syncBuffer{}}
+	// stop closes the client's idle connections first, as a client that is done does: the
+	// server's Shutdown waits up to 5s for a connection that never sent a request, and Go 1.27's
+	// client can leave one such connection in its pool.
+	stop := func() {
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+	}
+	s := &service{baseURL: "http://127.0.0.1:" + port, stop: stop, done: make(chan struct{}), stdout: &syncBuffer{}}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	s.metricsURL = "http://127.0.0.1:" + base["METRICS_PORT"]
 {%- endif %}
