@@ -31,5 +31,5 @@ fi
 # with the machine to themselves, so that probes and load are not starved by parallel builds.
 status=0
 .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -m "not kubernetes" || status=$?
-.venv/bin/pytest -p no:xdist -m kubernetes || status=$?
+.venv/bin/pytest -n 0 -m kubernetes || status=$?
 exit "$status"
