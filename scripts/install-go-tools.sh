@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the pinned Go tools that the tests run on generated projects.
+# Install the pinned Go tools that the tests run on generated projects: all of them, or the ones
+# named (`install-go-tools.sh golangci-lint actionlint kustomize` for the unit tier).
 #
 #   golangci-lint  lints every generated variant (gosec among its linters)
 #   actionlint     checks the generated GitHub Actions workflow
@@ -14,18 +15,32 @@
 # $(go env GOPATH)/bin when GOBIN is unset; put that directory on PATH.
 set -euo pipefail
 
-# module path of the command  pinned version
-readonly TOOLS=(
-  "github.com/golangci/golangci-lint/v2/cmd/golangci-lint v2.15.0"
-  "github.com/rhysd/actionlint/cmd/actionlint v1.7.12"
-  "sigs.k8s.io/kustomize/kustomize/v5 v5.8.2"
-  "github.com/sigstore/cosign/v2/cmd/cosign v2.6.5"
-)
+# The pins live in versions.json at the repository's root (go_tools and buildkit), read with
+# Python's json module: Python is what runs the template already.
+readonly VERSIONS="$(cd "$(dirname "$0")/.." && pwd)/versions.json"
+pin() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["version"])' "$VERSIONS" "$1"; }
+# "module version" lines of the tools asked for; an unknown name stops the script.
+tool_lines="$(python3 -c '
+import json, sys
+tools = json.load(open(sys.argv[1]))["go_tools"]
+known = [*tools, "buildkit"]
+for name in sys.argv[2:]:
+    if name not in known:
+        sys.exit("install-go-tools: error: unknown tool %r: one of %s" % (name, ", ".join(known)))
+for name in sys.argv[2:] or tools:
+    if name in tools:
+        print(tools[name]["module"], tools[name]["version"])
+' "$VERSIONS" "$@")"
+mapfile -t TOOLS <<<"$tool_lines"
+readonly TOOLS
+want_buildkit=false
+if (($# == 0)) || [[ " $* " == *" buildkit "* ]]; then want_buildkit=true; fi
 
 # BuildKit's go.mod has exclude directives, which `go install module@version` refuses: its
 # commands are built inside the downloaded module instead, with the version stamped in.
 readonly BUILDKIT_MODULE="github.com/moby/buildkit"
-readonly BUILDKIT_VERSION="v0.34.2"
+BUILDKIT_VERSION="$(pin buildkit)"
+readonly BUILDKIT_VERSION
 
 log() { printf 'install-go-tools: %s\n' "$*" >&2; }
 
@@ -40,6 +55,7 @@ installed_version() {
 }
 
 for tool in "${TOOLS[@]}"; do
+  [[ -n "$tool" ]] || continue
   read -r package version <<<"$tool"
   name="$(basename "$package")"
   [[ "$name" =~ ^v[0-9]+$ ]] && name="$(basename "$(dirname "$package")")"
@@ -52,7 +68,9 @@ for tool in "${TOOLS[@]}"; do
 done
 
 # BuildKit: buildctl --version prints "buildctl github.com/moby/buildkit v0.34.2 <revision>".
-if [[ -x "$gobin/buildkitd" && "$("$gobin/buildctl" --version 2>/dev/null | awk '{ print $3 }')" == "$BUILDKIT_VERSION" ]]; then
+if [[ "$want_buildkit" == false ]]; then
+  :
+elif [[ -x "$gobin/buildkitd" && "$("$gobin/buildctl" --version 2>/dev/null | awk '{ print $3 }')" == "$BUILDKIT_VERSION" ]]; then
   log "buildkit $BUILDKIT_VERSION already installed"
 else
   log "installing buildctl and buildkitd $BUILDKIT_VERSION"

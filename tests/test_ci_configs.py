@@ -23,9 +23,8 @@ import yaml
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
 from harness.template import load_hook
 from harness.tools import require_tool, run
+from harness.versions import GOLANGCI_LINT_VERSION
 
-INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-go-tools.sh"
-GOLANGCI_LINT_VERSION = re.search(r"golangci-lint/v2/cmd/golangci-lint (v\S+)\"", INSTALL_SCRIPT.read_text()).group(1)
 CI_FILES = {
     "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
     "gitlab": [".gitlab-ci.yml", "renovate.json"],

@@ -11,9 +11,8 @@ import yaml
 
 from harness.project import TEMPLATE_DIR, Bake
 from harness.tools import require_tool, run
+from harness.versions import GO_TOOLS, GOLANGCI_LINT_VERSION
 
-INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-go-tools.sh"
-PINNED = re.compile(r"^\s+\"(\S+) (v\S+)\"$", re.MULTILINE)  # the TOOLS entries of the install script
 REQUIRED_LINTERS = {"gosec", "errorlint", "bodyclose"}
 
 # Code that gosec must flag, with the rule it breaks: a server without timeouts (Slowloris).
@@ -27,25 +26,15 @@ func serveWithoutTimeouts() error {
 """
 
 
-def pinned_tools() -> dict[str, str]:
-    """The Go tools the install script pins, by command name."""
-    pins = {}
-    for package, version in PINNED.findall(INSTALL_SCRIPT.read_text(encoding="utf-8")):
-        parts = package.split("/")
-        name = parts[-2] if re.fullmatch(r"v\d+", parts[-1]) else parts[-1]
-        pins[name] = version
-    return pins
-
-
 def golangci_lint(project: Path) -> str:
     """Run the pinned golangci-lint on a project; fail the test with its report unless it is clean."""
     tool = require_tool("golangci-lint")
     return run([tool, "run", "--color=never", "./..."], cwd=project, timeout=900)
 
 
-def test_install_script_pins_every_tool() -> None:
-    """The install script pins golangci-lint v2, actionlint, kustomize and cosign to exact versions."""
-    pins = pinned_tools()
+def test_versions_file_pins_every_go_tool() -> None:
+    """versions.json pins golangci-lint v2, actionlint, kustomize and cosign to exact versions."""
+    pins = GO_TOOLS
     assert sorted(pins) == ["actionlint", "cosign", "golangci-lint", "kustomize"]
     assert pins["golangci-lint"].startswith("v2.")
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+", version) for version in pins.values())
@@ -55,7 +44,7 @@ def test_installed_golangci_lint_is_the_pinned_one() -> None:
     """The golangci-lint on PATH is the version that the script installs and the generated CI uses."""
     tool = require_tool("golangci-lint")
     reported = run([tool, "version", "--short"], cwd=TEMPLATE_DIR).strip()
-    assert f"v{reported.removeprefix('v')}" == pinned_tools()["golangci-lint"]
+    assert f"v{reported.removeprefix('v')}" == GOLANGCI_LINT_VERSION
 
 
 def test_config_is_v2_with_gosec(bake: Bake) -> None:
