@@ -17,7 +17,8 @@ set -euo pipefail
 
 # The pins live in versions.json at the repository's root (go_tools and buildkit), read with
 # Python's json module: Python is what runs the template already.
-readonly VERSIONS="$(cd "$(dirname "$0")/.." && pwd)/versions.json"
+VERSIONS="$(cd "$(dirname "$0")/.." && pwd)/versions.json"
+readonly VERSIONS
 pin() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["version"])' "$VERSIONS" "$1"; }
 # "module version" lines of the tools asked for; an unknown name stops the script.
 tool_lines="$(python3 -c '

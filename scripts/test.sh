@@ -1,35 +1,60 @@
 #!/usr/bin/env bash
-# Run the template's whole test suite, installing what it needs first:
-#   - a virtual environment in .venv with the pinned test dependencies (pyproject.toml);
-#   - the pinned Go tools (golangci-lint, actionlint, kustomize) via the Go module proxy;
-#   - a running Docker engine with BuildKit (Debian's docker.io; installing and starting it needs root);
-#   - Backstage's npm packages (tests/backstage/package-lock.json) with the machine's Node and npm,
-#     cached in build/backstage/ per lock file.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k rendering`.
+# Run the template's tests, installing first what the chosen tier needs (CONTRIBUTING.md):
+#
+#   bash scripts/test.sh               the whole suite (as root on a fresh machine: it installs everything)
+#   bash scripts/test.sh unit          rendering, hooks, answers, form, manifests, CI files, Go vet and
+#                                      tests: no Docker, no Node, no cluster, no root
+#   bash scripts/test.sh images        tests marked docker: images, `make publish`, services in containers
+#   bash scripts/test.sh portals       tests marked node: Backstage's own code and the form's patterns
+#   bash scripts/test.sh cluster       tests marked kubernetes, on a real cluster (as root)
+#
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh unit -k hooks`.
+# pytest's exit code 5 ("no test ran") is a failure here, as every other non-zero code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
-bash scripts/install-go-tools.sh
+readonly UNIT="not docker and not node and not kubernetes"
+readonly IMAGES="docker and not node and not kubernetes"
+readonly PORTALS="node and not kubernetes"
+readonly CLUSTER="kubernetes"
+
+tier=all
+case "${1:-}" in
+  unit | images | portals | cluster | all) tier="$1"; shift ;;
+  -* | "") ;;
+  *) echo "test.sh: error: tier \"$1\" is not known: one of unit, images, portals, cluster, all (or pytest options)" >&2; exit 2 ;;
+esac
+
+bash scripts/install-unit.sh
 PATH="$(go env GOPATH)/bin:$PATH"
 export PATH
-bash scripts/docker-engine.sh
-if command -v npm >/dev/null || [ "${CI:-}" = true ]; then
-  bash scripts/install-backstage.sh >/dev/null
-else
-  echo "note: npm is not installed: the Backstage tests will be skipped" >&2
-fi
+case "$tier" in
+  images) bash scripts/install-images.sh ;;
+  portals) bash scripts/install-portals.sh && bash scripts/install-images.sh ;;  # two Backstage renders are built into images
+  cluster) bash scripts/install-images.sh && bash scripts/install-cluster.sh ;;
+  all) bash scripts/install-images.sh && bash scripts/install-portals.sh && bash scripts/install-cluster.sh ;;
+esac
 
-# pytest's exit code 5 means "no test ran": never a success here.
 # --dist loadgroup keeps each image variant on one worker, so it is built once.
-if (($# > 0)); then
-  exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
-fi
-# The whole suite: everything but the cluster on two workers, then the cluster tests on their own,
-# in file order (they roll one Deployment forward and back, and tear the cluster down last) and
-# with the machine to themselves, so that probes and load are not starved by parallel builds.
-status=0
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -m "not kubernetes" || status=$?
-.venv/bin/pytest -n 0 -m kubernetes || status=$?
-exit "$status"
+parallel() { .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"; }
+# The cluster tests run in-process, in file order, with the machine to themselves, so that probes and
+# load are not starved by parallel builds (xdist stays loaded for its markers).
+alone() { .venv/bin/pytest -n 0 "$@"; }
+
+case "$tier" in
+  unit) parallel -m "$UNIT" "$@" ;;
+  images) parallel -m "$IMAGES" "$@" ;;
+  portals) parallel -m "$PORTALS" "$@" ;;
+  cluster) alone -m "$CLUSTER" "$@" ;;
+  all)
+    if (($# > 0)); then
+      parallel "$@"
+    else
+      # The whole suite: everything but the cluster on two workers, then the cluster tests alone.
+      status=0
+      parallel -m "not kubernetes" || status=$?
+      alone -m "$CLUSTER" || status=$?
+      exit "$status"
+    fi
+    ;;
+esac

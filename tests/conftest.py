@@ -5,17 +5,52 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from harness.backstage import Backstage, install_backstage
 from harness.docker import docker_client
-from harness.project import COMBINATIONS, TEMPLATE_DIR, Bake, answers_id, bake_with
+from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
+from harness.template import load_hook
 from harness.tools import file_lock, require_tool, standin_builder, structure_test_tool
 
 # Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+# The fixtures that need a tier's tool, and the marker a test using them must carry (CONTRIBUTING.md):
+# a test without it would land in the unit tier, which has no Docker engine and no Node.
+FIXTURE_MARKERS = {
+    "golang_image": "docker",
+    "structure_test": "docker",
+    "docker_first_on_path": "docker",
+    "backstage": "node",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test that uses a tier's fixture without that tier's marker."""
+    unmarked = [
+        f"{item.nodeid} uses {fixture} without @pytest.mark.{marker}"
+        for item in items
+        for fixture, marker in FIXTURE_MARKERS.items()
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests miss their tier's marker:\n" + "\n".join(unmarked))
+
+
+@pytest.fixture(scope="session")
+def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The pre-generation hook, rendered with the default answers (and the local Go) and imported."""
+    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
+
+
+@pytest.fixture
+def post_gen(tmp_path: Path) -> ModuleType:
+    """The post-generation hook, rendered with the default answers and imported."""
+    return load_hook("post_gen_project", tmp_path)
 
 
 @pytest.fixture

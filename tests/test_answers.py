@@ -26,13 +26,11 @@ from cookiecutter.main import cookiecutter
 from jinja2.exceptions import SecurityError
 
 import local_extensions
+from harness.answers import COOKIECUTTER_JSON, MODULE_PATHS
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
-from harness.template import load_hook
+from harness.repositories import change_template, cruft, git, template_repository
 from harness.tools import require_tool, run
-from tests.test_hooks import MODULE_PATHS
-from tests.test_updates import change_template, cruft, git, template_repository
 
-COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load((TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8"))
 MARKER = "MARKER"  # replaced by a path in the test's folder: the file a payload would create
 
@@ -290,12 +288,6 @@ VALID_BASE = {
 }
 
 
-@pytest.fixture(scope="module")
-def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The pre-generation hook, rendered with the default answers and imported."""
-    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
-
-
 def hook_verdict(pre_gen: ModuleType, field: str, value: Any) -> bool:
     """Whether the hook's checks accept value for field, the other answers being valid."""
     try:
@@ -352,6 +344,7 @@ process.stdout.write(JSON.stringify(verdicts));
 """
 
 
+@pytest.mark.node
 def test_form_patterns_read_the_same_in_javascript() -> None:
     """Each pattern gives the same verdicts in JavaScript (RegExp with the u flag, as the scaffolder) as in Python."""
     node = require_tool("node")

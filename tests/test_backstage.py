@@ -8,7 +8,6 @@ folder, so the template's hooks never run there: what it makes must be a sensibl
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.answers import COOKIECUTTER_JSON
 from harness.backstage import (
     GITHUB_REPOSITORY,
     GITHUB_TEMPLATE_URL,
@@ -35,11 +35,11 @@ from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answer
 from harness.template import ca_bundle_copied, ca_bundle_expected
 from harness.tools import require_tool, run
 
-COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 SKELETON = "{{cookiecutter.project_slug}}"
 IMAGE_REPOSITORY = "go-scratch-service-backstage-test"
 
 # The renders of every combination share one Node process: keep their tests on one worker.
+pytestmark = pytest.mark.node  # every test here runs Backstage's own code
 RENDERS_GROUP = pytest.mark.xdist_group("backstage-renders")
 
 

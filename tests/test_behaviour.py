@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from harness import docker as dockercli
+from harness.answers import SLUG
 from harness.project import bake_with
 from harness.service import (
     LOOPBACK,
@@ -46,7 +47,6 @@ from harness.service import (
 # One worker runs them all (with `--dist loadgroup`): the project, binaries and image are built once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("behaviour")]
 
-SLUG = "go-scratch-service"
 GREETING = json.dumps({"name": SLUG, "version": "dev"}, separators=(",", ":")).encode() + b"\n"
 
 # Shutdown settings for the shutdown tests: long enough to see every phase, short enough to keep tests quick.

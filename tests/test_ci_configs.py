@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
-from harness.template import load_hook
+from harness.repositories import GIT_IDENTITY, git
 from harness.tools import require_tool, run
 from harness.versions import GOLANGCI_LINT_VERSION
 
@@ -68,12 +68,6 @@ def test_ci_answer_brings_only_its_files(bake: Bake, ci: str) -> None:
     assert present == sorted(CI_FILES[ci])
     if ci != "github":
         assert not (project / ".github").exists()
-
-
-@pytest.fixture(scope="module")
-def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The pre-generation hook, rendered with the default answers and imported."""
-    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
 
 
 @pytest.mark.parametrize("value", ["jenkins", "GitHub", "", None])
@@ -373,19 +367,6 @@ def test_pre_commit_hooks_need_no_github(bake: Bake, ci: str) -> None:
         for dependency in hook.get("additional_dependencies", []):
             name, version = dependency.split("==")
             assert pins.get(name) == version, dependency
-
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def git(project: Path, *args: str) -> str:
-    """Run git in the project with a fixed identity."""
-    return run(["git", *args], cwd=project, env=GIT_IDENTITY)
 
 
 @pytest.fixture(scope="session")

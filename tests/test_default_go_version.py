@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from harness import elf
+from harness.answers import COOKIECUTTER_JSON, SLUG
 from harness.docker import (
     HARDENED,
     build_image,
@@ -34,10 +35,9 @@ from harness.service import answers, free_port, request
 from harness.tools import run, standin_builder
 from harness.waiting import wait_for
 
-DEFAULT_GO_VERSION: str = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))["go_version"]
+DEFAULT_GO_VERSION: str = COOKIECUTTER_JSON["go_version"]
 # The newest patch release of the default Go line when this was written: a fixed pin, so runs repeat.
 DEFAULT_TOOLCHAIN = "go1.27.3"
-SLUG = "go-scratch-service"
 
 
 @pytest.fixture(scope="module")

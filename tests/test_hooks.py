@@ -11,22 +11,10 @@ from types import ModuleType
 import pytest
 from dockerfile_parse import DockerfileParser
 
+from harness.answers import MODULE_PATHS
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
 from harness.template import ca_bundle_copied, ca_bundle_expected, load_hook, render_context
 from harness.tools import require_tool, run
-
-
-@pytest.fixture
-def pre_gen(tmp_path: Path) -> ModuleType:
-    """The pre-generation hook rendered with the default answers."""
-    return load_hook("pre_gen_project", tmp_path)
-
-
-@pytest.fixture
-def post_gen(tmp_path: Path) -> ModuleType:
-    """The post-generation hook rendered with the default answers."""
-    return load_hook("post_gen_project", tmp_path)
-
 
 BOOLEAN_SPELLINGS = [True, False, "true", "False", "TRUE", "yes", "No", "y", "N", "1", "0", "on", "OFF", "t", "f", 1, 0]
 
@@ -43,46 +31,6 @@ def test_check_bool_refuses_anything_else(pre_gen: ModuleType, value: object) ->
     """Anything but the accepted spellings is refused, naming what is allowed."""
     with pytest.raises(pre_gen.InvalidAnswer, match=r"true/false, yes/no, y/n or 1/0"):
         pre_gen.check_bool("https_client", value)
-
-
-MODULE_PATHS = {
-    "github.com/acme/service": True,
-    "example.com/a/b/c": True,
-    "example.com/service/v2": True,
-    "example.com/service/v10": True,
-    "go.example.org/Mixed_Case.name~tilde": True,
-    "xn--caf-dma.example/service": True,
-    "example.com": True,
-    "service": False,
-    "Example.com/service": False,
-    "example.com/service/v1": False,
-    "example.com/service/v0": False,
-    "example.com/service/v02": False,
-    "example.com/.hidden": False,
-    "example.com/trailing.": False,
-    "example.com/a//b": False,
-    "example.com/a/": False,
-    "example.com/a b": False,
-    "example.com/aux.txt": False,
-    "example.com/progra~1": False,
-    "example.com/é": False,
-    "-example.com/a": False,
-    "exa_mple.com/a": False,
-    "example.com/-service": False,
-    "example.com/a/-b": False,
-    "example.com/-a/b": True,
-    "example.com/~": False,
-    "example.com/~x": False,
-    "example.com/_x": True,
-    "example.com/a~b": True,
-    "example.com/progra~1.txt": False,
-    "example.com/a+b": False,
-    "example.com/.a": False,
-    "gopkg.in/yaml": False,
-    "gopkg.in/yaml.v3": True,
-    "example.com/-v2": False,
-    "exa.mple.com-/a": True,
-}
 
 
 @pytest.mark.parametrize(("path", "valid"), MODULE_PATHS.items(), ids=MODULE_PATHS.keys())

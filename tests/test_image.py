@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from harness import elf
+from harness.answers import COOKIECUTTER_JSON, SLUG
 from harness.docker import (
     HARDENED,
     Build,
@@ -56,8 +57,6 @@ from harness.tools import file_lock, require_tool, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
-SLUG = "go-scratch-service"  # the slug of the default project_name
 # A module path of this process's own: it is in go.mod, so no other build on the engine shares the
 # steps from `COPY go.mod` on. BuildKit leaves the progress of a step that it shares with a concurrent
 # identical build out of the second build's log, and the build tests read that log.
@@ -386,7 +385,7 @@ class TestConfig:
         """The OCI labels name the project, its description, source and version."""
         assert config["Labels"] == {
             "org.opencontainers.image.title": SLUG,
-            "org.opencontainers.image.description": DEFAULTS["description"],
+            "org.opencontainers.image.description": COOKIECUTTER_JSON["description"],
             "org.opencontainers.image.source": f"https://{MODULE_PATH}",
             "org.opencontainers.image.version": "dev",
         }

@@ -15,14 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.project import GO_VERSION, Bake, bake_with
-from harness.template import load_hook
+from harness.answers import SLUG
+from harness.project import Bake, bake_with
 from harness.tools import require_tool, run
 
 PORT = 9090  # not the default, so that the answer is seen to reach the manifests
 MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "pdb.yaml", "networkpolicy.yaml")
 KINDS = ["Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service"]
-SLUG = "go-scratch-service"
 NOBODY = 65534
 DURATION = re.compile(r"^(\d+)(s|m)$")
 
@@ -219,12 +218,6 @@ def test_kubernetes_off_leaves_no_manifests(bake: Bake, answer: object) -> None:
     project = bake(kubernetes=answer)
     assert not (project / "deploy").exists()
     assert "backstage.io/kubernetes-id" not in load(project / "catalog-info.yaml")["metadata"]["annotations"]
-
-
-@pytest.fixture(scope="module")
-def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The pre-generation hook, rendered with the default answers and imported."""
-    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
 
 
 def test_unreadable_kubernetes_answer_is_refused(pre_gen: ModuleType) -> None:

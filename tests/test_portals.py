@@ -18,10 +18,10 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
+from harness.answers import COOKIECUTTER_JSON
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
-from harness.template import load_hook, template_copy_with
+from harness.template import template_copy_with
 
-COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]
 PUBLIC_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 PRIVATE_KEYS = [key for key in COOKIECUTTER_JSON if key.startswith("__") and key != "__prompts__"]
@@ -61,12 +61,6 @@ def isolated_config(tmp_path: Path) -> str:
 
 
 # --- Hooks, as users get them ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pre_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The pre-generation hook, rendered with the default answers and imported."""
-    return load_hook("pre_gen_project", tmp_path_factory.mktemp("hook"), {"go_version": GO_VERSION})
 
 
 def hook_accepts(pre_gen: ModuleType, question: str, value: Any) -> bool:

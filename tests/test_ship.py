@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from harness import elf
+from harness.answers import SLUG
 from harness.docker import HARDENED, docker, remove_container, remove_images, run_container
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
 from harness.registry import BuildKit, Registry, running_buildkitd, running_registry
@@ -34,7 +35,6 @@ from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("ship")]
 
-SLUG = "go-scratch-service"
 REPOSITORY = "ship/default"  # the published project's repository in the test registry
 VERSION = "1.0.0"
 PLATFORMS = {"linux/amd64", "linux/arm64"}

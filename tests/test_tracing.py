@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harness.answers import SLUG
 from harness.otelcol import running_collector
 from harness.project import bake_with
 from harness.service import (
@@ -30,7 +31,6 @@ from harness.service import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tracing")]
 
-SLUG = "go-scratch-service"
 SERVICE_NAME = "checkout-under-test"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"

@@ -9,61 +9,20 @@ with no conflict, and the project still builds.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.project import GO_VERSION, TEMPLATE_DIR
-from harness.tools import require_tool, run
+from harness.project import GO_VERSION
+from harness.repositories import NEW_LINE, change_template, cruft, git, template_repository
+from harness.tools import run
 
 pytestmark = pytest.mark.slow
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 SLUG = "updated-service"
-# A template change: a comment in the Go code, as a template release might bring.
-TEMPLATE_FILE = Path("{{cookiecutter.project_slug}}") / "handlers.go"
-OLD_LINE = "// serviceName is the name the service reports about itself."
-NEW_LINE = "// serviceName is the name the service reports about itself, in GET / and its logs."
 USER_NOTE = "\n## Team notes\n\nOn call: the platform team.\n"
-
-
-def git(directory: Path, *args: str) -> str:
-    """Run git with a fixed identity."""
-    return run(["git", *args], cwd=directory, env=GIT_IDENTITY)
-
-
-def template_files() -> list[str]:
-    """The template repository's files: tracked, or new and not ignored."""
-    listing = git(TEMPLATE_DIR, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    return sorted(name for name in listing.split("\0") if name and (TEMPLATE_DIR / name).is_file())
-
-
-def template_repository(tmp_path: Path) -> Path:
-    """Copy the template into a new git repository with one commit."""
-    repository = tmp_path / "template"
-    for name in template_files():
-        target = repository / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE_DIR / name, target)
-    git(repository, "init", "--quiet")
-    git(repository, "add", "--all")
-    git(repository, "commit", "--quiet", "-m", "Template release 1")
-    return repository
-
-
-def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the cruft command line; the caller checks the outcome."""
-    command = [require_tool("cruft"), *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
 
 
 def create_project(tmp_path: Path, template: Path, answers: Mapping[str, Any]) -> Path:
@@ -80,15 +39,6 @@ def create_project(tmp_path: Path, template: Path, answers: Mapping[str, Any]) -
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Generated from the template")
     return project
-
-
-def change_template(template: Path) -> None:
-    """Release a template change and commit it."""
-    path = template / TEMPLATE_FILE
-    text = path.read_text(encoding="utf-8")
-    assert OLD_LINE in text
-    path.write_text(text.replace(OLD_LINE, NEW_LINE), encoding="utf-8")
-    git(template, "commit", "--quiet", "--all", "-m", "Template release 2")
 
 
 def rejected_hunks(project: Path) -> list[str]:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What the unit tier needs (no Docker, no Node, no cluster, no root when these are present):
+#   - git and make: the generated Makefile and repositories; Go itself is a prerequisite;
+#   - a virtual environment in .venv with the pinned test dependencies (pyproject.toml);
+#   - the Go tools that check generated projects: golangci-lint, actionlint, kustomize (versions.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v go >/dev/null || { echo "install-unit: error: go is not on PATH: install Go first (https://go.dev/dl/)" >&2; exit 1; }
+bash scripts/install-packages.sh git make
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+bash scripts/install-go-tools.sh golangci-lint actionlint kustomize
