@@ -85,3 +85,13 @@ def test_template_repository_passes_its_pre_commit_hooks(tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_is_short_and_links_to_what_is_there() -> None:
+    """The README stays short (at most 150 lines), keeps the question table's markers, and its links resolve."""
+    readme = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    assert readme.index("<!-- questions:begin -->") < readme.index("<!-- questions:end -->")
+    assert "cookiecutter gh:org/go-scratch-service" in "\n".join(readme.splitlines()[:30])
+    links = re.findall(r"\]\(((?!https?:|#)[^)#]+)", readme)
+    assert [link for link in links if not (TEMPLATE_DIR / link).exists()] == []
