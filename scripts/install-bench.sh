@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh wrk
+bash scripts/install-packages.sh wrk:wrk

@@ -7,4 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh containerd runc containernetworking-plugins iptables nftables iproute2 openssl curl
+bash scripts/install-packages.sh containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
+  iptables:iptables nft:nftables ip:iproute2 openssl:openssl curl:curl

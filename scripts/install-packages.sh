@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Install the Debian packages named that are not installed yet: `install-packages.sh PACKAGE...`.
-# A no-op when all are there (so an ordinary user runs it freely); installing needs root.
+# Install the Debian packages whose program is missing: `install-packages.sh PROGRAM:PACKAGE...`,
+# where PROGRAM is a command looked up on PATH or an absolute path. A program that is there already
+# (from Debian or elsewhere, e.g. Docker CE's) is left alone, so an ordinary user runs this freely
+# when everything is present; installing needs root.
 set -euo pipefail
 
+present() { if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else command -v "$1" >/dev/null; fi; }
+
 missing=()
-for package in "$@"; do
-  dpkg-query --show --showformat='${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
+for item in "$@"; do
+  present "${item%%:*}" || missing+=("${item#*:}")
 done
 ((${#missing[@]} == 0)) && exit 0
 if [[ "$(id -u)" -ne 0 ]]; then

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  bash scripts/install-packages.sh nodejs npm
+  bash scripts/install-packages.sh node:nodejs npm:npm
 fi
 bash scripts/install-backstage.sh >/dev/null

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v go >/dev/null || { echo "install-unit: error: go is not on PATH: install Go first (https://go.dev/dl/)" >&2; exit 1; }
-bash scripts/install-packages.sh git make
+bash scripts/install-packages.sh git:git make:make
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check '.[dev]'
 bash scripts/install-go-tools.sh golangci-lint actionlint kustomize
