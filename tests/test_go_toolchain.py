@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import elf
+from harness.answers import SLUG
 from harness.project import Bake
 from harness.tools import require_tool, run
 
@@ -75,7 +76,7 @@ def test_make_targets_work(bake: Bake, target: str) -> None:
     project = bake(prometheus_metrics=True)
     output = run(["make", target], cwd=project)
     if target == "build":
-        build_info = run(["go", "version", "-m", str(project / "bin" / "go-scratch-service")], cwd=project)
+        build_info = run(["go", "version", "-m", str(project / "bin" / SLUG)], cwd=project)
         assert "\tbuild\t-trimpath=true\n" in build_info, build_info
         assert "\tbuild\tCGO_ENABLED=0\n" in build_info, build_info
     if target == "vendor":

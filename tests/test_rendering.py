@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
+from harness.answers import COOKIECUTTER_JSON
+from harness.project import GO_VERSION, Bake
 from harness.template import ca_bundle_copied, ca_bundle_expected
 from harness.tools import run
 
@@ -187,7 +187,7 @@ def test_go_mod_and_dockerfile_name_the_same_go_release(bake: Bake, answer: str)
 
 def test_default_builder_image_is_pinned_by_tag_and_digest(bake: Bake) -> None:
     """The default project pins golang:1.27-alpine by tag and by the digest of its multi-platform index."""
-    project = bake(go_version=json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["go_version"])
+    project = bake(go_version=COOKIECUTTER_JSON["go_version"])
     pin = builder_pin(project)
     assert (pin["tag"], pin["digest"]) == ("1.27", GOLANG_1_27_ALPINE_DIGEST)
 
@@ -276,7 +276,7 @@ def test_jinja_looking_answers_are_rendered_like_any_cookiecutter_default(bake: 
 
 def test_default_go_version_is_the_newest_stable_line() -> None:
     """The default go_version is a Go line, 1.27 at the time of writing, and the tests' Go is at least 1.22."""
-    default = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["go_version"]
+    default = COOKIECUTTER_JSON["go_version"]
     assert re.fullmatch(r"1\.\d+", default), default
     assert int(default.split(".")[1]) >= 27
     assert int(GO_VERSION.split(".")[1]) >= 22

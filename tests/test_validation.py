@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from harness.answers import SLUG
 from harness.project import GO_VERSION, TEMPLATE_DIR
 from harness.template import template_copy_with
 
@@ -228,7 +229,7 @@ def test_string_booleans_written_into_cookiecutter_json_mean_what_they_say(
     out = tmp_path / "out"
     result = cookiecutter_cli(output_dir=out, template=template)
     assert result.returncode == 0, result.stderr
-    project = out / "go-scratch-service"
+    project = out / SLUG
     assert ("ca-certificates.crt" in (project / "Dockerfile").read_text()) == meaning
     assert (project / "metrics.go").exists() == meaning
 
