@@ -9,6 +9,7 @@ from harness.template import TEMPLATE_DIR
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 SLUG = "go-scratch-service"  # the slug of the default project_name
+NOBODY = 65534  # the numeric user and group the generated image and Deployment run as
 
 # Module paths and whether Go accepts them (golang.org/x/mod's CheckPath): the hook must agree.
 MODULE_PATHS = {

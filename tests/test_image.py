@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from harness import elf
-from harness.answers import COOKIECUTTER_JSON, SLUG
+from harness.answers import COOKIECUTTER_JSON, NOBODY, SLUG
 from harness.docker import (
     HARDENED,
     Build,
@@ -53,6 +53,7 @@ from harness.docker import (
 )
 from harness.project import TEMPLATE_DIR, Bake, bake_with
 from harness.service import free_port, listening, request
+from harness.template import CA_BUNDLE as TEMPLATE_CA_BUNDLE
 from harness.tools import file_lock, require_tool, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -68,10 +69,9 @@ MEASUREMENTS_DIR = TEMPLATE_DIR / "build" / "image-measurements"
 PROBE_SOURCE = TEMPLATE_DIR / "harness" / "https_probe"
 BUSYBOX = Path("/bin/busybox")
 
-NOBODY = 65534
 PASSWD = b"nobody:x:65534:65534:nobody:/:/sbin/nologin\n"
 GROUP = b"nobody:x:65534:\n"
-CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+CA_BUNDLE = TEMPLATE_CA_BUNDLE.removeprefix("/")  # as a path in the image's layers
 SIZE_ALLOWANCE = 300_000  # bytes the image may hold beyond the binary (300 kB): accounts and the CA bundle
 STOP_TIMEOUT = 20  # seconds docker stop waits before SIGKILL
 LISTENING = '"msg":"listening"'

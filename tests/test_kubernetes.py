@@ -15,14 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.answers import SLUG
+from harness.answers import NOBODY, SLUG
 from harness.project import Bake, bake_with
 from harness.tools import require_tool, run
 
 PORT = 9090  # not the default, so that the answer is seen to reach the manifests
 MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "pdb.yaml", "networkpolicy.yaml")
 KINDS = ["Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service"]
-NOBODY = 65534
 DURATION = re.compile(r"^(\d+)(s|m)$")
 
 

@@ -10,7 +10,7 @@ from dockerfile_parse import DockerfileParser
 
 from harness.answers import COOKIECUTTER_JSON
 from harness.project import GO_VERSION, Bake
-from harness.template import ca_bundle_copied, ca_bundle_expected
+from harness.template import CA_BUNDLE, ca_bundle_copied, ca_bundle_expected
 from harness.tools import run
 
 # Jinja text left in a generated file; `${{ ... }}` is GitHub Actions syntax and may stay.
@@ -18,7 +18,6 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
 # Templates of other tools that generated files carry on purpose: docker/metadata-action's semver
 # patterns ({{version}}) and Go templates of docker --format ({{ .Manifest.Digest }}, {{ json .SBOM }}).
 OTHER_TOOLS_TEMPLATES = re.compile(r"pattern=(\{\{(version|major|minor)\}\}\.?)+|\{\{ ?(json )?\.[A-Z][\w.]* ?\}\}")
-CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def generated_files(project: Path) -> list[Path]:
