@@ -40,7 +40,7 @@ def require_tool(name: str) -> str:
     if path:
         return path
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is not installed; .ci/run must install it")
+        pytest.fail(f"{name} is not installed; its tier's install step (scripts/install-*.sh) must install it")
     pytest.skip(f"{name} is not installed")
 
 
