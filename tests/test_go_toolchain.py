@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness import elf
 from harness.project import Bake
+from harness.template import TEMPLATE_DIR
 from harness.tools import require_tool, run
 
 
@@ -61,6 +63,11 @@ def test_go_mod_is_tidy(combination: tuple[dict[str, bool], Path]) -> None:
     """go.mod and the shipped go.sum are exactly what `go mod tidy` wants: builds are verified, nothing is missing."""
     _, project = combination
     run(["go", "mod", "tidy", "-diff"], cwd=project)
+
+
+def test_go_modules_are_what_the_script_writes() -> None:
+    """The template's go.mod branches and go.sum are exactly what scripts/go-modules.py writes from its pins."""
+    run([sys.executable, "scripts/go-modules.py", "--check"], cwd=TEMPLATE_DIR)
 
 
 def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -> None:
