@@ -137,7 +137,12 @@ func TestEachLogLineIsWrittenWholeInOneWrite(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := http.Get(srv.URL + "/nope")
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/nope", nil)
+			if err != nil {
+				t.Errorf("new request: %v", err)
+				return
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Errorf("GET /nope: %v", err)
 				return
