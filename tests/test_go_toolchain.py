@@ -70,6 +70,40 @@ def test_go_modules_are_what_the_script_writes() -> None:
     run([sys.executable, "scripts/go-modules.py", "--check"], cwd=TEMPLATE_DIR)
 
 
+def test_go_lines_fit_in_120_columns(combination: tuple[dict[str, bool], Path]) -> None:
+    """No line of the generated Go is longer than 120 characters: options do not pile up on one line."""
+    _, project = combination
+    long_lines = [
+        f"{path.name}:{number}: {len(line)} characters"
+        for path in map(Path, go_files(project))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if len(line) > 120
+    ]
+    assert not long_lines
+
+
+@pytest.mark.parametrize(
+    ("description", "sentence"),
+    [
+        ("serves invoices to the billing team", "Serves invoices to the billing team."),
+        ("Tracks parcels!", "Tracks parcels!"),
+        ("  Answers questions about the weather?  ", "Answers questions about the weather?"),
+        (
+            "keeps " + "a very long list of things " * 6 + "in order",
+            "Keeps " + "a very long list of things " * 6 + "in order.",
+        ),
+    ],
+)
+def test_command_doc_reads_as_sentences_for_any_description(bake: Bake, description: str, sentence: str) -> None:
+    """`go doc -cmd` shows the description as a capitalised sentence after the command's, wrapped within 80 columns."""
+    project = bake(description=description)
+    doc = run(["go", "doc", "-cmd", "."], cwd=project)
+    summary = " ".join(doc.split("\n\n")[1].split())
+    assert summary == f"Command go-scratch-service is an HTTP service. {sentence}"
+    comment = (project / "main.go").read_text(encoding="utf-8").split("package main", 1)[0]
+    assert all(len(line) <= 80 for line in comment.splitlines()), comment
+
+
 def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -> None:
     """Hadolint finds nothing in any variant's Dockerfile."""
     _, project = combination
