@@ -20,7 +20,8 @@ from bench.common import BENCH_DIR, GO_VERSION, SLUG, TEMPLATE_DIR, BenchError, 
 from bench.runtimes import import_runtimes
 from harness import docker as dockercli
 from harness.golang_image import ensure_golang_image
-from harness.service import answers, free_port, wait_for
+from harness.loopback import answers, free_port
+from harness.waiting import wait_for
 
 SEED_DOCKERFILE = BENCH_DIR / "seed.Dockerfile"
 CACHE_MOUNT = re.compile(r"--mount=type=cache,target=(\S+)")

@@ -2,8 +2,9 @@
 
 Both servers run on the host, built by the same Go with the same flags
 (`-trimpath -ldflags=-s -w`, CGO off), each with its standard output on a pipe
-that a reader drains (as a container runtime does). The generated service logs
-one JSON line per request there; the bare net/http floor logs nothing.
+that a reader drains (as a container runtime does). The generated service writes
+one JSON line per request there, each when it happens; the bare net/http floor
+logs nothing, and the same service with LOG_LEVEL=warn shows what the lines cost.
 """
 
 from __future__ import annotations
@@ -18,18 +19,11 @@ from pathlib import Path
 
 from bench.common import BENCH_DIR, BenchError, median, run_command, timed
 from harness import docker as dockercli
-from harness.service import (
-    Service,
-    ShutdownRun,
-    answers,
-    build_binary,
-    cpu_seconds,
-    free_port,
-    resident_bytes,
-    sigterm_under_load,
-    start_service,
-    wait_for,
-)
+from harness.build import build_binary
+from harness.load import ShutdownRun, sigterm_under_load
+from harness.loopback import answers, free_port
+from harness.process import Service, cpu_seconds, resident_bytes, start_service
+from harness.waiting import wait_for
 
 HELLO_DIR = BENCH_DIR / "hello"
 WRK_CONNECTIONS = 16
@@ -105,27 +99,13 @@ class Server:
         return median([getattr(run, attribute) for run in self.runs])
 
 
-# logwriter.go replaced by a writer that passes every line straight to stdout: one write per line.
-UNBATCHED_LOG_WRITER = """package main
-
-import "io"
-
-type logWriter struct{ io.Writer }
-
-func newLogWriter(out io.Writer) *logWriter { return &logWriter{out} }
-
-func (l *logWriter) Close() error { return nil }
-"""
-
-
 def build_servers(project: Path, traced: Path, workdir: Path, collector: str) -> dict[str, Server]:
-    """Build the floor and the generated service (also unbatched, and with tracing) on the host.
+    """Build the floor and the generated service (also with tracing) on the host.
 
     collector is the OTLP/HTTP endpoint of a real collector that takes the spans and drops them.
     """
     hello = build_binary(HELLO_DIR, workdir / "hello-server")
     service = build_binary(project, workdir / "service-server")
-    unbatched = build_binary(project, workdir / "unbatched-server", overlay={"logwriter.go": UNBATCHED_LOG_WRITER})
     otel = build_binary(traced, workdir / "otel-server")
     tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_TRACES_SAMPLER": "always_on"}
     return {
@@ -137,12 +117,6 @@ def build_servers(project: Path, traced: Path, workdir: Path, collector: str) ->
             service,
             "/readyz",
             env={"LOG_LEVEL": "warn"},
-        ),
-        "unbatched": Server(
-            "unbatched",
-            "generated service, each log line written straight to stdout",
-            unbatched,
-            "/readyz",
         ),
         "probe": Server(
             "probe", "generated service, GET /livez (a probe: no log line)", service, "/readyz", path="/livez"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.service import Outcome
+from harness.load import Outcome
 from harness.waiting import wait_for
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kube-cluster.sh"

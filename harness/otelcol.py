@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.service import LOOPBACK, free_port, listening
+from harness.loopback import LOOPBACK, free_port, listening
 from harness.waiting import wait_for
 
 MODULE_DIR = Path(__file__).resolve().parent / "otelcol"

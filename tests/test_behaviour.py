@@ -13,6 +13,7 @@ import json
 import os
 import re
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -25,24 +26,12 @@ import pytest
 
 from harness import docker as dockercli
 from harness.answers import SLUG
+from harness.build import build_binary
+from harness.load import Load, Outcome, ShutdownRun, sigterm_under_load
+from harness.loopback import LOOPBACK, answers, body_of, free_port, read_response, request, status_of
+from harness.process import Service, running_service
 from harness.project import bake_with
-from harness.service import (
-    LOOPBACK,
-    KeepAliveLoad,
-    Outcome,
-    Service,
-    ShutdownRun,
-    answers,
-    body_of,
-    build_binary,
-    free_port,
-    read_response,
-    request,
-    running_service,
-    sigterm_under_load,
-    status_of,
-    wait_for,
-)
+from harness.waiting import wait_for
 
 # One worker runs them all (with `--dist loadgroup`): the project, binaries and image are built once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("behaviour")]
@@ -221,6 +210,23 @@ def test_probes_leave_no_log_line_while_requests_do(binary: Path) -> None:
     assert [entry["path"] for entry in entries if entry.get("msg") == "request"] == ["/"]
 
 
+# --- Log lines written when they happen -----------------------------------------------------
+
+LOGGED_REQUESTS = 200
+
+
+def test_killed_service_has_logged_every_request_it_answered(binary: Path) -> None:
+    """SIGKILL right after the last response loses no log line: each is written when it happens, none is held back."""
+    with running_service(binary) as service:
+        statuses = [request(service.port, "/").status for _ in range(LOGGED_REQUESTS)]
+        service.signal(signal.SIGKILL)
+        service.kill()  # collects the process and reads its output to the end
+        entries = service.logs()
+
+    assert statuses == [200] * LOGGED_REQUESTS
+    assert served_requests(entries, "/") == LOGGED_REQUESTS
+
+
 # --- Slow and oversized clients ----------------------------------------------------------
 
 SLOW_CLIENTS = 100
@@ -264,7 +270,7 @@ def trickle_headers_until_cut_off(port: int, count: int, bound: float) -> dict[i
 
 def test_slow_header_clients_are_cut_off_while_others_are_served(binary: Path) -> None:
     """Connections that never finish their headers are closed by ReadHeaderTimeout; others are served meanwhile."""
-    with running_service(binary) as service, KeepAliveLoad(service.port, connections=2) as load:
+    with running_service(binary) as service, Load(service.port, connections=2) as load:
         started = time.monotonic()
         cut_off = trickle_headers_until_cut_off(service.port, SLOW_CLIENTS, SLOW_CLIENT_BOUND)
         served_meanwhile = [outcome for outcome in load.outcomes() if outcome.sent > started]
@@ -340,8 +346,8 @@ def test_service_keeps_serving_while_handlers_panic(panicking_binary: Path) -> N
     """Panics under concurrent load: each gets its 500 and its log line; every other request is served; no crash."""
     with running_service(panicking_binary) as service:
         with (
-            KeepAliveLoad(service.port, connections=4) as good,
-            KeepAliveLoad(service.port, connections=2, path="/panic") as bad,
+            Load(service.port, connections=4) as good,
+            Load(service.port, connections=2, path="/panic") as bad,
         ):
             time.sleep(1.5)
             panicked = bad.drain()
@@ -397,7 +403,7 @@ def scrape(metrics_port: int) -> str:
 
 def load_for(service: Service, seconds: float) -> list[Outcome]:
     """Put the service under keep-alive load for some seconds; return every outcome."""
-    with KeepAliveLoad(service.port, connections=LOAD_CONNECTIONS) as load:
+    with Load(service.port, connections=LOAD_CONNECTIONS) as load:
         time.sleep(seconds)
         return load.drain()
 

@@ -30,8 +30,8 @@ from harness.docker import (
     remove_images,
     run_container,
 )
+from harness.loopback import answers, free_port, request
 from harness.project import TEMPLATE_DIR
-from harness.service import answers, free_port, request
 from harness.tools import run, standin_builder
 from harness.waiting import wait_for
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from harness import elf
 from harness.answers import SLUG
 from harness.project import Bake
+from harness.template import TEMPLATE_DIR
 from harness.tools import require_tool, run
 
 
@@ -62,6 +64,45 @@ def test_go_mod_is_tidy(combination: tuple[dict[str, bool], Path]) -> None:
     """go.mod and the shipped go.sum are exactly what `go mod tidy` wants: builds are verified, nothing is missing."""
     _, project = combination
     run(["go", "mod", "tidy", "-diff"], cwd=project)
+
+
+def test_go_modules_are_what_the_script_writes() -> None:
+    """The template's go.mod branches and go.sum are exactly what scripts/go-modules.py writes from its pins."""
+    run([sys.executable, "scripts/go-modules.py", "--check"], cwd=TEMPLATE_DIR)
+
+
+def test_go_lines_fit_in_120_columns(combination: tuple[dict[str, bool], Path]) -> None:
+    """No line of the generated Go is longer than 120 characters: options do not pile up on one line."""
+    _, project = combination
+    long_lines = [
+        f"{path.name}:{number}: {len(line)} characters"
+        for path in map(Path, go_files(project))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if len(line) > 120
+    ]
+    assert not long_lines
+
+
+@pytest.mark.parametrize(
+    ("description", "sentence"),
+    [
+        ("serves invoices to the billing team", "Serves invoices to the billing team."),
+        ("Tracks parcels!", "Tracks parcels!"),
+        ("  Answers questions about the weather?  ", "Answers questions about the weather?"),
+        (
+            "keeps " + "a very long list of things " * 6 + "in order",
+            "Keeps " + "a very long list of things " * 6 + "in order.",
+        ),
+    ],
+)
+def test_command_doc_reads_as_sentences_for_any_description(bake: Bake, description: str, sentence: str) -> None:
+    """`go doc -cmd` shows the description as a capitalised sentence after the command's, wrapped within 80 columns."""
+    project = bake(description=description)
+    doc = run(["go", "doc", "-cmd", "."], cwd=project)
+    summary = " ".join(doc.split("\n\n")[1].split())
+    assert summary == f"Command go-scratch-service is an HTTP service. {sentence}"
+    comment = (project / "main.go").read_text(encoding="utf-8").split("package main", 1)[0]
+    assert all(len(line) <= 80 for line in comment.splitlines()), comment
 
 
 def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -> None:

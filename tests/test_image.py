@@ -51,8 +51,8 @@ from harness.docker import (
     wait_for_health,
     wait_for_log,
 )
+from harness.loopback import free_port, listening, request
 from harness.project import TEMPLATE_DIR, Bake, bake_with
-from harness.service import free_port, listening, request
 from harness.template import CA_BUNDLE as TEMPLATE_CA_BUNDLE
 from harness.tools import file_lock, require_tool, run
 

@@ -27,9 +27,9 @@ import pytest
 from harness import elf
 from harness.answers import SLUG
 from harness.docker import HARDENED, docker, remove_container, remove_images, run_container
+from harness.loopback import answers, free_port, request
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake, bake_with
 from harness.registry import BuildKit, Registry, running_buildkitd, running_registry
-from harness.service import answers, free_port, request
 from harness.tools import require_tool
 from harness.waiting import wait_for
 

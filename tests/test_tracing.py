@@ -16,18 +16,13 @@ from typing import Any
 import pytest
 
 from harness.answers import SLUG
+from harness.build import build_binary
+from harness.load import SlowUpload
+from harness.loopback import LOOPBACK, free_port, request, status_of
 from harness.otelcol import running_collector
+from harness.process import running_service
 from harness.project import bake_with
-from harness.service import (
-    LOOPBACK,
-    SlowUpload,
-    build_binary,
-    free_port,
-    request,
-    running_service,
-    status_of,
-    wait_for,
-)
+from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tracing")]
 

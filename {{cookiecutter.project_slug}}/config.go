@@ -75,7 +75,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.MetricsPort = port
 	}
 	if cfg.MetricsPort == cfg.Port {
-		return config{}, fmt.Errorf("%w: METRICS_PORT=%d: want a port other than PORT (%d), so that /metrics stays off the service's port", errConfig, cfg.MetricsPort, cfg.Port)
+		return config{}, fmt.Errorf(
+			"%w: METRICS_PORT=%d: want a port other than PORT (%d), so that /metrics stays off the service's port",
+			errConfig, cfg.MetricsPort, cfg.Port)
 	}
 {%- endif %}
 	if v := getenv("LOG_LEVEL"); v != "" {

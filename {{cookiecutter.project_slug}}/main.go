@@ -1,4 +1,9 @@
-// Command {{ cookiecutter.project_slug }} is an HTTP service: {{ cookiecutter.description }}
+{#- The doc comment reads as sentences whatever the description's case or final stop. -#}
+{%- set about = cookiecutter.description | trim -%}
+{%- set about = about[:1] | upper ~ about[1:] -%}
+{%- set about = about if about[-1:] in [".", "!", "?"] else about ~ "." -%}
+{%- set summary = "Command " ~ cookiecutter.project_slug ~ " is an HTTP service. " ~ about -%}
+// {{ summary | wordwrap(76, False, "\n// ", False) }}
 //
 // It is configured through the environment (see config.go), logs JSON to
 // standard output, and shuts down gracefully on SIGINT or SIGTERM.
@@ -50,29 +55,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *healthcheck {
 		return probe(ctx, cfg.Port)
 	}
-	// Log lines are batched: one write per request would cost a quarter
-	// to a third of the throughput. Close writes the last lines before run
-	// returns.
-	logs := newLogWriter(stdout)
-	logger := newLogger(logs, cfg.LogLevel)
+	logger := newLogger(stdout, cfg.LogLevel)
 {%- if cookiecutter.__opentelemetry == "True" %}
 	tracer, flushTraces, err := newTracing(ctx, getenv, logger)
 	if err != nil {
-		return errors.Join(err, logs.Close())
+		return err
 	}
 {%- endif %}
-	health := &health{}
+	d := deps{logger: logger, health: &health{}}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
-	metrics := newMetrics()
+	d.metrics = newMetrics()
+{%- endif %}
+{%- if cookiecutter.__opentelemetry == "True" %}
+	d.tracer = tracer
 {%- endif %}
 	listeners := []listener{
-		{name: "http", port: cfg.Port, handler: newServer(logger, health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics{% endif %}{% if cookiecutter.__opentelemetry == "True" %}, tracer{% endif %})},
+		{name: "http", port: cfg.Port, handler: newServer(d)},
 {%- if cookiecutter.__prometheus_metrics == "True" %}
-		{name: "metrics", port: cfg.MetricsPort, handler: newAdminServer(logger, metrics)},
+		{name: "metrics", port: cfg.MetricsPort, handler: newAdminServer(logger, d.metrics)},
 {%- endif %}
 	}
-	err = serve(ctx, cfg, logger, health, listeners{% if cookiecutter.__opentelemetry == "True" %}, flushTraces{% endif %})
-	return errors.Join(err, logs.Close())
+{%- if cookiecutter.__opentelemetry == "True" %}
+	return serve(ctx, cfg, logger, d.health, listeners, flushTraces)
+{%- else %}
+	return serve(ctx, cfg, logger, d.health, listeners)
+{%- endif %}
 }
 
 // exitCode maps an error from run to the process exit code: 2 for bad

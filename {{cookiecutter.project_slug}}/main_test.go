@@ -137,7 +137,7 @@ func TestRunWritesEveryLogLineBeforeReturning(t *testing.T) {
 	if err := svc.wait(t, 5*time.Second); err != nil {
 		t.Fatalf("run returned %v, want nil", err)
 	}
-	// No waiting: the batched log writer is closed before run returns.
+	// No waiting: each line was written when it was logged.
 	lines := strings.Split(strings.TrimSpace(svc.stdout.String()), "\n")
 	requests := 0
 	for _, line := range lines {
@@ -233,7 +233,7 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 
 func TestRunRejectsUnknownFlag(t *testing.T) {
 	t.Parallel()
-	err := run(context.Background(), []string{"service", "-nope"}, func(string) string { return "" }, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"service", "-nope"}, noEnv, io.Discard, io.Discard)
 	if got := exitCode(err); got != 2 {
 		t.Errorf("exit code for an unknown flag = %d (err %v), want 2", got, err)
 	}
@@ -242,7 +242,7 @@ func TestRunRejectsUnknownFlag(t *testing.T) {
 func TestRunPrintsVersion(t *testing.T) {
 	t.Parallel()
 	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"service", "-version"}, func(string) string { return "" }, &stdout, io.Discard)
+	err := run(context.Background(), []string{"service", "-version"}, noEnv, &stdout, io.Discard)
 	if err != nil {
 		t.Fatalf("run -version: %v", err)
 	}

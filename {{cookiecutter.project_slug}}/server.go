@@ -19,20 +19,35 @@ import (
 {%- endif %}
 )
 
+// deps is what the service's handlers are built from: the logger, the
+// health state, and whatever the project's options add.
+type deps struct {
+	logger *slog.Logger
+	health *health
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+
+	metrics *metrics // counts the requests of the service's port
+{%- endif %}
+{%- if cookiecutter.__opentelemetry == "True" %}
+
+	tracer trace.TracerProvider // starts a span per request
+{%- endif %}
+}
+
 // newServer builds the service's HTTP handler: every route, wrapped in the
 // middleware that all requests go through.
-func newServer(logger *slog.Logger, health *health{% if cookiecutter.__prometheus_metrics == "True" %}, metrics *metrics{% endif %}{% if cookiecutter.__opentelemetry == "True" %}, tracer trace.TracerProvider{% endif %}) http.Handler {
+func newServer(d deps) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, health)
+	addRoutes(mux, d.logger, d.health)
 	var handler http.Handler = mux
 	handler = limitRequestBodies(handler)
-	handler = recoverPanics(logger, handler)
+	handler = recoverPanics(d.logger, handler)
 {%- if cookiecutter.__prometheus_metrics == "True" %}
-	handler = metrics.instrument(handler)
+	handler = d.metrics.instrument(handler)
 {%- endif %}
-	handler = logRequests(logger, handler)
+	handler = logRequests(d.logger, handler)
 {%- if cookiecutter.__opentelemetry == "True" %}
-	handler = traceRequests(tracer, handler) // outermost, so the request's log line carries its span
+	handler = traceRequests(d.tracer, handler) // outermost, so the request's log line carries its span
 {%- endif %}
 	return handler
 }
@@ -48,6 +63,8 @@ func newAdminServer(logger *slog.Logger, metrics *metrics) http.Handler {
 {%- endif %}
 
 // newLogger returns a JSON logger writing to w at the given minimum level.
+// Each line is written to w when it is logged, in one Write call: none waits
+// in a buffer, so none is lost when the process is killed.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 {%- if cookiecutter.__opentelemetry == "True" %}
 	return slog.New(withTraceIDs(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
@@ -85,7 +102,10 @@ type listener struct {
 // functions run last, within what is left of that timeout; their errors are
 // logged, not returned: telemetry that cannot be delivered does not make a
 // clean shutdown fail.
-func serve(ctx context.Context, cfg config, logger *slog.Logger, health *health, listeners []listener, flush ...func(context.Context) error) error {
+func serve(
+	ctx context.Context, cfg config, logger *slog.Logger, health *health, listeners []listener,
+	flush ...func(context.Context) error,
+) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 {%- if cookiecutter.__opentelemetry == "True" %}
@@ -21,7 +22,14 @@ import (
 // testServer returns newServer with the dependencies the project has;
 // tracing (if any) goes nowhere.
 func testServer(logger *slog.Logger, h *health) http.Handler {
-	return newServer(logger, h{% if cookiecutter.__prometheus_metrics == "True" %}, newMetrics(){% endif %}{% if cookiecutter.__opentelemetry == "True" %}, noop.NewTracerProvider(){% endif %})
+	d := deps{logger: logger, health: h}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	d.metrics = newMetrics()
+{%- endif %}
+{%- if cookiecutter.__opentelemetry == "True" %}
+	d.tracer = noop.NewTracerProvider()
+{%- endif %}
+	return newServer(d)
 }
 
 // newTestServer serves newServer over real HTTP and returns it with its
@@ -114,8 +122,43 @@ func TestRequestsAreLogged(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &entry); err != nil {
 		t.Fatalf("log line %q is not JSON: %v", line, err)
 	}
-	if entry.Msg != "request" || entry.Method != http.MethodGet || entry.Path != "/nope" || entry.Status != http.StatusNotFound {
+	if entry.Msg != "request" || entry.Method != http.MethodGet ||
+		entry.Path != "/nope" || entry.Status != http.StatusNotFound {
 		t.Errorf("log entry = %+v, want a request line for GET /nope with status 404", entry)
+	}
+}
+
+func TestEachLogLineIsWrittenWholeInOneWrite(t *testing.T) {
+	t.Parallel()
+	srv, _, logs := newTestServer(t)
+	const requests = 50
+	var wg sync.WaitGroup
+	for range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/nope", nil)
+			if err != nil {
+				t.Errorf("new request: %v", err)
+				return
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("GET /nope: %v", err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	writes := logs.Writes()
+	if len(writes) != requests {
+		t.Fatalf("%d writes for %d requests, want one write per log line", len(writes), requests)
+	}
+	for _, w := range writes {
+		if strings.Count(w, "\n") != 1 || !strings.HasSuffix(w, "\n") || !json.Valid([]byte(w)) {
+			t.Errorf("write %q: want exactly one whole JSON line", w)
+		}
 	}
 }
 
@@ -186,7 +229,8 @@ func TestRequestBodiesAreLimited(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL, bytes.NewReader(make([]byte, tt.size)))
+			body := bytes.NewReader(make([]byte, tt.size))
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL, body)
 			if err != nil {
 				t.Fatalf("new request: %v", err)
 			}

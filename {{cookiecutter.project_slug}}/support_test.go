@@ -11,21 +11,18 @@ import (
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutines and the test
-// can use at the same time. It counts the writes it gets, and fails each
-// one with err when err is set.
+// can use at the same time. It keeps each write it gets apart, too.
 type syncBuffer struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
-	writes int
-	err    error
+	writes []string
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.writes++
-	b.buf.Write(p)
-	return len(p), b.err
+	b.writes = append(b.writes, string(p))
+	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
@@ -34,12 +31,15 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// Writes returns how many writes the buffer got.
-func (b *syncBuffer) Writes() int {
+// Writes returns what each write carried, in order.
+func (b *syncBuffer) Writes() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.writes
+	return append([]string(nil), b.writes...)
 }
+
+// noEnv is a getenv for an empty environment.
+func noEnv(string) string { return "" }
 
 // newRequest returns a request for method and url, without a body.
 func newRequest(t *testing.T, method, url string) *http.Request {

@@ -1,0 +1,45 @@
+"""Build a generated service's binary with the local Go toolchain, as its Makefile does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from harness.process import ServiceError
+
+
+def build_binary(project: Path, output: Path, *, overlay: Mapping[str, str] | None = None) -> Path:
+    """Build the project's static binary as the Makefile does, optionally with files replaced.
+
+    overlay maps a file name in the project (e.g. "routes.go") to the source that
+    replaces it for this build only (`go build -overlay`), so the baked tree stays
+    untouched.
+    """
+    command = ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(output)]
+    if overlay:
+        replacements = output.parent / f"{output.name}.overlay"
+        replacements.mkdir(parents=True, exist_ok=True)
+        mapping = {}
+        for name, source in overlay.items():
+            path = replacements / name
+            path.write_text(source, encoding="utf-8")
+            mapping[str(project / name)] = str(path)
+        overlay_file = replacements / "overlay.json"
+        overlay_file.write_text(json.dumps({"Replace": mapping}), encoding="utf-8")
+        command.append(f"-overlay={overlay_file}")
+    command.append(".")
+    result = subprocess.run(
+        command,
+        cwd=project,
+        env={**os.environ, "CGO_ENABLED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"`{' '.join(command)}` exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return output
