@@ -52,8 +52,15 @@ def vulndb(version: str = VULNDB_VERSION) -> Path:
             shutil.rmtree(partial, ignore_errors=True)
             source = module_dir(version)
             subprocess.run(
-                ["go", "run", f"{VULNDB_MODULE}/cmd/indexdb@{version}", "-vulns", str(source / "data" / "osv"),
-                 "-out", str(partial)],
+                [
+                    "go",
+                    "run",
+                    f"{VULNDB_MODULE}/cmd/indexdb@{version}",
+                    "-vulns",
+                    str(source / "data" / "osv"),
+                    "-out",
+                    str(partial),
+                ],
                 env={**os.environ, "GOFLAGS": ""},
                 check=True,
                 capture_output=True,
