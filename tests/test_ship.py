@@ -474,7 +474,8 @@ def test_vuln_flags_a_listed_reachable_module_version(
     make_go = [require_tool("go"), "get", f"{X_NET}@{X_NET_VULNERABLE}"]
     subprocess.run(make_go, cwd=project, env={**os.environ, **env}, check=True, capture_output=True, timeout=600)
     result = make(project, "vuln", f"VULN_DB={vulndb_url}", env=env)
-    assert result.returncode == 3, result.output
+    assert result.returncode != 0, result.output
+    assert "vuln] Error 3" in result.output  # govulncheck's exit code for reachable findings
     assert f"Found in: {X_NET}@{X_NET_VULNERABLE}" in result.output
     found = {
         line.split(": ", 1)[1].strip() for line in result.output.splitlines() if line.startswith("Vulnerability #")
