@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cosign.sh sign|verify: sign IMAGE:VERSION (or IMAGE@DIGEST) with COSIGN_KEY, or verify it with COSIGN_PUB.
 set -o errexit -o nounset -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-image_ref
+ref="$(image_ref)"
 # COSIGN_FLAGS, SIGN_FLAGS and VERIFY_FLAGS are lists of flags: split into words, never globbed.
 read -r -d "" -a flags <<<"$COSIGN_FLAGS" || :
 case "${1:-}" in

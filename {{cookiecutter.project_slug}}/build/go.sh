@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # go.sh build|run: build the static binary into bin/, or run the service with go run.
 set -o errexit -o nounset -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the Makefile's recipes and the scripts next to this file (bash; sourced, not run).
 #
 # The one place where the values from outside are checked: each check refuses a bad value in one
@@ -42,7 +43,9 @@ check_BINARY() {
 }
 
 check_PORT() {
-  [[ "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] && ((PORT <= 65535)) || refuse PORT 'a TCP port, 1-65535'
+  if [[ ! "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((PORT > 65535)); then
+    refuse PORT 'a TCP port, 1-65535'
+  fi
 }
 
 check_PLATFORMS() {
@@ -73,8 +76,8 @@ build_args() {
   done
 }
 
-# image_ref checks IMAGE, VERSION and DIGEST and sets ref: IMAGE@DIGEST when DIGEST is given, else IMAGE:VERSION.
+# image_ref checks IMAGE, VERSION and DIGEST and prints IMAGE@DIGEST when DIGEST is given, else IMAGE:VERSION.
 image_ref() {
   check IMAGE VERSION DIGEST
-  if [[ -n "$DIGEST" ]]; then ref="$IMAGE@$DIGEST"; else ref="$IMAGE:$VERSION"; fi
+  if [[ -n "$DIGEST" ]]; then echo "$IMAGE@$DIGEST"; else echo "$IMAGE:$VERSION"; fi
 }

@@ -2,6 +2,7 @@
 # publish.sh: build IMAGE:VERSION for PLATFORMS with docker buildx and push it as one image index,
 # with provenance (and, unless SBOM_ATTESTATION=false, SBOM) attestations; save its digest in dist/digest.
 set -o errexit -o nounset -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 check IMAGE VERSION PLATFORMS SBOM_ATTESTATION
