@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 # Pinned: a fixed snapshot of the database, so that which modules are listed never changes under a test.
 VULNDB_MODULE = "golang.org/x/vulndb"
@@ -33,10 +34,11 @@ def module_dir(version: str = VULNDB_VERSION) -> Path:
     return Path(json.loads(output)["Dir"])
 
 
-def osv_report(osv_id: str, version: str = VULNDB_VERSION) -> dict[str, object]:
+def osv_report(osv_id: str, version: str = VULNDB_VERSION) -> dict[str, Any]:
     """Return one OSV report of the pinned database by its id (GO-YYYY-NNNN)."""
     path = module_dir(version) / "data" / "osv" / f"{osv_id}.json"
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
 
 
 def vulndb(version: str = VULNDB_VERSION) -> Path:

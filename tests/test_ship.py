@@ -471,8 +471,8 @@ def test_vuln_flags_a_listed_reachable_module_version(
     """Control: with golang.org/x/net moved back to a version the database lists, `make vuln` names it and fails."""
     project, toolchain = bake_declared(cookies, monkeypatch, {"opentelemetry": True})
     env = {"GOTOOLCHAIN": toolchain}
-    make_go = [require_tool("go"), "get", f"{X_NET}@{X_NET_VULNERABLE}"]
-    subprocess.run(make_go, cwd=project, env={**os.environ, **env}, check=True, capture_output=True, timeout=600)
+    go_get = [require_tool("go"), "get", f"{X_NET}@{X_NET_VULNERABLE}"]
+    subprocess.run(go_get, cwd=project, env={**os.environ, **env}, check=True, capture_output=True, timeout=600)
     result = make(project, "vuln", f"VULN_DB={vulndb_url}", env=env)
     assert result.returncode != 0, result.output
     assert "vuln] Error 3" in result.output  # govulncheck's exit code for reachable findings
@@ -483,7 +483,7 @@ def test_vuln_flags_a_listed_reachable_module_version(
     assert found
     for osv_id in found:
         affected = osv_report(osv_id)["affected"]
-        assert X_NET in {entry["package"]["name"] for entry in affected}, osv_id  # type: ignore[index, union-attr]
+        assert X_NET in {entry["package"]["name"] for entry in affected}, osv_id
 
 
 # --- make sign and make verify ----------------------------------------------------------------
