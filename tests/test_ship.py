@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import time
@@ -39,7 +40,7 @@ from harness.docker import (
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.registry import BuildKit, Registry, running_buildkitd, running_registry
 from harness.service import answers, free_port, request
-from harness.tools import require_tool
+from harness.tools import require_tool, run
 from harness.vulndb import osv_report, vulndb
 from harness.waiting import wait_for
 
@@ -398,6 +399,27 @@ def test_bad_value_is_refused_in_one_line(bake: Bake, target: str, name: str, va
     assert result.returncode == 2, result.output
     assert f'error: {name}="{value}" is not allowed' in result.output
     assert not (project / "bin").exists()
+
+
+# --- The pinned Go tools ----------------------------------------------------------------------------
+
+PINNED_TOOLS = {
+    "govulncheck": "golang.org/x/vuln/cmd/govulncheck",
+    "cyclonedx-gomod": "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod",
+}
+
+
+def test_tools_module_pins_every_tool_the_makefile_runs(bake: Bake) -> None:
+    """tools/go.mod names govulncheck and cyclonedx-gomod in tool directives, tidy; make runs them only from there."""
+    project = bake()
+    go_mod = (project / "tools" / "go.mod").read_text(encoding="utf-8")
+    assert set(PINNED_TOOLS.values()) <= {line.strip() for line in go_mod.splitlines()}
+    assert "tool (" in go_mod
+    run([require_tool("go"), "mod", "tidy", "-diff"], cwd=project / "tools")
+    texts = makefile_and_scripts(project)
+    assert [name for name, text in texts.items() if re.search(r"go (run|install) \S+@", text)] == []
+    for name in PINNED_TOOLS:
+        assert f"go tool -C tools {name} " in texts["Makefile"], name
 
 
 # --- make sbom ------------------------------------------------------------------------------
