@@ -8,6 +8,7 @@ always run with DOCKER_BUILDKIT=1; containers only ever use the host's loopback
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import io
 import json
@@ -325,3 +326,47 @@ def stop_container(container: str, *, timeout: int = 10) -> Stop:
     seconds = time.monotonic() - start
     state = container_inspect(container)["State"]
     return Stop(exit_code=int(state["ExitCode"]), seconds=seconds, oom_killed=bool(state["OOMKilled"]))
+
+
+# --- buildx, the docker CLI plugin that `make publish` drives ----------------------------------
+
+# Pinned: the buildx release whose `remote` driver the publish tests point at their own buildkitd.
+BUILDX_MODULE = "github.com/docker/buildx"
+BUILDX_VERSION = "v0.38.2"
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
+
+
+def buildx_plugin(version: str = BUILDX_VERSION) -> Path:
+    """Build docker-buildx from the Go module proxy unless the cache holds this version; return its path."""
+    plugin = CACHE_DIR / f"buildx-{version}" / "docker-buildx"
+    if plugin.is_file():
+        return plugin
+    plugin.parent.mkdir(parents=True, exist_ok=True)
+    with (plugin.parent / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not plugin.is_file():
+            partial = plugin.parent / "partial"
+            partial.mkdir(exist_ok=True)
+            ldflags = f"-X {BUILDX_MODULE}/version.Version={version}"
+            subprocess.run(
+                ["go", "install", "-trimpath", "-ldflags", ldflags, f"{BUILDX_MODULE}/cmd/buildx@{version}"],
+                env={**os.environ, "CGO_ENABLED": "0", "GOBIN": str(partial), "GOFLAGS": ""},
+                check=True,
+                capture_output=True,
+                timeout=1800,
+            )
+            (partial / "buildx").rename(plugin)
+    return plugin
+
+
+def buildx_config(directory: Path, plugin: Path) -> Path:
+    """Make a DOCKER_CONFIG directory whose only CLI plugin is plugin; return it."""
+    plugins = directory / "cli-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "docker-buildx").symlink_to(plugin)
+    (directory / "config.json").write_text("{}\n", encoding="utf-8")
+    return directory
+
+
+if __name__ == "__main__":
+    print(buildx_plugin())

@@ -6,8 +6,9 @@
 #   actionlint     checks the generated GitHub Actions workflow
 #   kustomize      builds the generated Kubernetes base
 #   cosign         signs and verifies the images that `make publish` pushes (make sign, make verify)
-#   buildkitd and buildctl (BuildKit)  build and push the multi-platform index of `make publish`
-#                  where Docker has no buildx (Debian's docker.io 20.10)
+#   buildkitd and buildctl (BuildKit)  the daemon that `make publish` builds on in the tests, through
+#                  docker buildx's remote driver (buildctl only probes it); the buildx plugin itself is
+#                  built by harness/docker.py (python -m harness.docker) into a cache keyed by its version
 #
 # Each is built from source with `go install` through the Go module proxy, so
 # nothing is downloaded from GitHub. Idempotent: a tool whose binary already
