@@ -396,6 +396,25 @@ def test_renovate_updates_modules_images_and_go(gitlab_project: Path) -> None:
     assert {"matchManagers": ["dockerfile"], "pinDigests": True}.items() <= config["packageRules"][0].items()
 
 
+RELEASE_TAGS = {"v1.2.3": True, "v10.20.30": True, "v1.2": False, "v1.2.3-rc.1": False, "1.2.3": False, "vx.y.z": False}
+
+
+def github_filter_matches(pattern: str, ref: str) -> bool:
+    """Match a ref against a GitHub Actions filter pattern of literal text, `.` and `[0-9]+` (as the workflow uses)."""
+    assert re.fullmatch(r"(v|\.|\[0-9\]\+)+", pattern), f"pattern outside what this check reads: {pattern}"
+    return re.fullmatch(pattern.replace(".", r"\."), ref) is not None
+
+
+def test_both_platforms_publish_the_same_release_tags(github_project: Path, gitlab_project: Path) -> None:
+    """GitHub's tag filter and GitLab's publish rule accept the same refs: vX.Y.Z, nothing else."""
+    (github_pattern,) = workflow(github_project)[True]["push"]["tags"]
+    rule = pipeline(gitlab_project)["publish"]["rules"][1]["if"]
+    gitlab_pattern = re.search(r"=~ /(.+)/$", rule).group(1)
+    for ref, publishes in RELEASE_TAGS.items():
+        assert github_filter_matches(github_pattern, ref) == publishes, ref
+        assert (re.search(gitlab_pattern, ref) is not None) == publishes, ref
+
+
 # --- pre-commit ----------------------------------------------------------------------------
 
 
