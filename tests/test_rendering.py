@@ -139,9 +139,10 @@ def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[
 # The index digest of golang:1.27-alpine (then the Go 1.27.1 release) recorded in docker-library/repo-info.
 GOLANG_1_27_ALPINE_DIGEST = "sha256:cf6fca6641884b8433441b2b0652976f975e1d0fdd26d177eaaf8596087f3125"
 
-# go_version answers: the default (with a recorded digest), one with a patch, the oldest accepted, the local Go.
+# go_version answers: the default, a line (with a recorded digest), one with a patch, the oldest accepted, the local Go.
 GO_VERSION_ANSWERS = {
-    "default-1.27": "1.27",
+    "default": COOKIECUTTER_JSON["go_version"],
+    "line-1.27": "1.27",
     "patch-1.27.1": "1.27.1",
     "no-patch-1.26": "1.26",
     "patch-1.24.3": "1.24.3",
@@ -184,11 +185,18 @@ def test_go_mod_and_dockerfile_name_the_same_go_release(bake: Bake, answer: str)
     assert release(tag) == release(go_line(project)) == release(answer)
 
 
-def test_default_builder_image_is_pinned_by_tag_and_digest(bake: Bake) -> None:
-    """The default project pins golang:1.27-alpine by tag and by the digest of its multi-platform index."""
-    project = bake(go_version=COOKIECUTTER_JSON["go_version"])
-    pin = builder_pin(project)
-    assert (pin["tag"], pin["digest"]) == ("1.27", GOLANG_1_27_ALPINE_DIGEST)
+@pytest.mark.parametrize("answer", ["1.27", "1.27.1"])
+def test_builder_image_with_a_recorded_digest_is_pinned_by_tag_and_digest(bake: Bake, answer: str) -> None:
+    """golang:1.27-alpine and golang:1.27.1-alpine are pinned by tag and by the digest of the recorded index."""
+    pin = builder_pin(bake(go_version=answer))
+    assert (pin["tag"], pin["digest"]) == (answer, GOLANG_1_27_ALPINE_DIGEST)
+
+
+def test_default_builder_image_is_the_default_release_by_tag(bake: Bake) -> None:
+    """The default pins golang:<default>-alpine by tag: no public record of its index digest was found to pin."""
+    default = COOKIECUTTER_JSON["go_version"]
+    pin = builder_pin(bake(go_version=default))
+    assert (pin["tag"], pin["digest"]) == (default, None)
 
 
 def test_builder_image_without_recorded_digest_says_how_to_pin_it(bake: Bake) -> None:
@@ -273,9 +281,9 @@ def test_jinja_looking_answers_are_rendered_like_any_cookiecutter_default(bake: 
     run(["go", "vet", "./..."], cwd=project)
 
 
-def test_default_go_version_is_the_newest_stable_line() -> None:
-    """The default go_version is a Go line, 1.27 at the time of writing, and the tests' Go is at least 1.22."""
+def test_default_go_version_is_a_current_patch_release() -> None:
+    """The default go_version is a patch release of the newest line, past the vulnerable 1.27.0-1.27.2."""
     default = COOKIECUTTER_JSON["go_version"]
-    assert re.fullmatch(r"1\.\d+", default), default
-    assert int(default.split(".")[1]) >= 27
+    assert re.fullmatch(r"1\.\d+\.\d+", default), default
+    assert tuple(int(part) for part in default.split(".")) >= (1, 27, 3)
     assert int(GO_VERSION.split(".")[1]) >= 22

