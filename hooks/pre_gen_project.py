@@ -5,7 +5,7 @@ tests); this hook only reads the answers and applies them. An invalid answer end
 one line on stderr naming the question, the value and what is allowed, and exit code 1;
 cookiecutter then removes the project directory it had just created, so nothing is left behind.
 The path of the rules comes from the template's sandbox extension: rendered without it, this hook
-cannot be rendered at all, and generation stops.
+stops generation.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from typing import Any
 # Every answer, rendered as JSON data (never as code) and read back. Triple single quotes on
 # purpose: Jinja's tojson escapes ' as \u0027, so no answer can end this string early.
 ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
-RULES_FILE: str = json.loads(r'''{{ template_rules_file | tojson }}''')  # fmt: skip
+# Set by the sandbox extension; empty when the template is rendered without it.
+RULES_FILE: str = json.loads(r'''{{ template_rules_file | default("") | tojson }}''')  # fmt: skip
+SANDBOX_MISSING = (
+    "_extensions={} is not allowed: [\"local_extensions.SandboxedAnswers\"] (the sandbox; without it the answers "
+    "were rendered as code and cannot be checked)"
+)
 
 
 def load_rules(path: str) -> ModuleType:
@@ -33,6 +38,9 @@ def load_rules(path: str) -> ModuleType:
     return module
 
 
+if not RULES_FILE:
+    print("error: " + SANDBOX_MISSING.format(json.dumps(ANSWERS.get("_extensions"))), file=sys.stderr)
+    raise SystemExit(1)
 rules = load_rules(RULES_FILE)
 InvalidAnswer = rules.InvalidAnswer
 check_answers = rules.check_answers
