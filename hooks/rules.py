@@ -466,10 +466,20 @@ def check_not_jinja(question: str, value: str) -> None:
         raise InvalidAnswer(question, value, f"no Jinja delimiters ({' '.join(JINJA_DELIMITERS)})")
 
 
-def check_slug(value: object) -> str:
+def derived_slug(name: object) -> str | None:
+    """The slug cookiecutter.json derives from a name (python-slugify comes with cookiecutter)."""
+    try:
+        from slugify import slugify  # only for the wording of an error
+    except ImportError:
+        return None
+    return slugify(name, max_length=63) if isinstance(name, str) else None
+
+
+def check_slug(value: object, name: object = None) -> str:
     """Accept a DNS-1035 label: it names the directory, binary, image and Kubernetes objects."""
     if not isinstance(value, str) or not SLUG.search(value):
-        raise InvalidAnswer("project_slug", value, f"{SLUG_ALLOWED} ({SLUG_DERIVED_HINT})")
+        hint = f" ({SLUG_DERIVED_HINT})" if name is not None and value == derived_slug(name) else ""
+        raise InvalidAnswer("project_slug", value, SLUG_ALLOWED + hint)
     return value
 
 
@@ -614,7 +624,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
     for question, limit in TEXT_LIMITS.items():
         check_text(question, raw[question], max_length=limit or 0)
     answers = Answers(
-        project_slug=check_slug(raw["project_slug"]),
+        project_slug=check_slug(raw["project_slug"], raw["project_name"]),
         module_path=check_module_path(raw["module_path"]),
         go_minor=check_go_version(raw["go_version"]),
         port=check_port(raw["port"]),
