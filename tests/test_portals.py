@@ -6,8 +6,12 @@ The Template's form stays in step with cookiecutter.json and the hook here; Back
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -338,3 +342,58 @@ def test_backstage_pattern_agrees_with_the_hook(pre_gen: ModuleType, key: str, s
     assert pattern.startswith("^")
     assert pattern.endswith("(?![\\s\\S])")
     assert bool(re.search(pattern, sample)) == hook_accepts(pre_gen, key, sample)
+
+
+# --- Generated from the rules ----------------------------------------------------------------------
+
+GENERATED_FILES = ("cookiecutter.json", "template.yaml", "README.md")
+
+
+def generator() -> ModuleType:
+    """The generator of cookiecutter.json, the form and the question table."""
+    return importlib.import_module("scripts.generate_portal_files")
+
+
+def test_committed_files_are_what_the_rules_generate() -> None:
+    """cookiecutter.json, template.yaml's generated blocks and README's question table are the generator's output."""
+    assert generator().stale() == []
+
+
+def copy_of_generated_files(directory: Path) -> Path:
+    """The rules and the generated files, copied into directory (a template root of its own)."""
+    (directory / "hooks").mkdir(parents=True)
+    shutil.copy2(TEMPLATE_DIR / "hooks" / "rules.py", directory / "hooks" / "rules.py")
+    for name in GENERATED_FILES:
+        shutil.copy2(TEMPLATE_DIR / name, directory / name)
+    return directory
+
+
+RULE_CHANGES = {
+    "minimum-go": ("MIN_GO_MINOR = 22", "MIN_GO_MINOR = 23"),
+    "option-minimum-go": ("GoMinimum(26, ", "GoMinimum(27, "),
+    "boolean-word": ('TRUE_WORDS = ("1", ', 'TRUE_WORDS = ("1", "si", '),
+    "name-length": ("max_length=80,", "max_length=81,"),
+    "ci-choice": ('CI_SYSTEMS = ("github", "gitlab", "none")', 'CI_SYSTEMS = ("github", "gitlab", "forgejo", "none")'),
+}
+
+
+@pytest.mark.parametrize(("old", "new"), RULE_CHANGES.values(), ids=RULE_CHANGES.keys())
+def test_freshness_check_fails_when_the_rules_change_alone(tmp_path: Path, old: str, new: str) -> None:
+    """Control: change one rule and not the generated files, and the freshness check names the stale files."""
+    root = copy_of_generated_files(tmp_path / "copy")
+    rules_path = root / "hooks" / "rules.py"
+    text = rules_path.read_text(encoding="utf-8")
+    assert old in text
+    rules_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    stale = generator().stale(root)
+    assert root / "template.yaml" in stale
+    for path, content in generator().generated(root).items():
+        path.write_text(content, encoding="utf-8")
+    assert generator().stale(root) == []
+
+
+def test_generator_check_mode_passes_on_the_committed_files() -> None:
+    """`scripts/generate_portal_files.py --check` passes on the repository as committed."""
+    command = [sys.executable, str(TEMPLATE_DIR / "scripts" / "generate_portal_files.py"), "--check"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout
