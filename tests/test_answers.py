@@ -358,6 +358,7 @@ def test_form_patterns_read_the_same_in_javascript() -> None:
     node = require_tool("node")
     fields = {name: field["pattern"] for name, field in form_fields().items() if "pattern" in field}
     values = [value for cases in SHARED_TABLE.values() for value, _ in cases.values()]
+    values += [f"a{char}" for char in INVISIBLE.values()] + [f"{v}\n" for v in TRAILING_NEWLINE_FIELDS.values()]
     payload = json.dumps({"patterns": list(fields.values()), "values": values})
     result = subprocess.run([node, "-e", NODE_PROGRAM], input=payload, capture_output=True, text=True, check=True)
     javascript = json.loads(result.stdout)
@@ -737,3 +738,57 @@ def test_name_that_slugifies_to_nothing_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert 'project_name="!!!" slugifies to nothing; give a name that starts with a letter' in result.stdout
     assert entries(tmp_path / "out") == []
+
+
+def created_with_cruft(tmp_path: Path) -> tuple[Path, Path]:
+    """A template repository and a project created from it with cruft and committed: (template, project)."""
+    output = tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"go_version": GO_VERSION, "project_slug": "svc"})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    return template, output / "svc"
+
+
+def plant(project: Path, **changes: Any) -> None:
+    """Change .cruft.json (top-level keys, or context answers under `answers`) and commit it."""
+    state_path = project / ".cruft.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state["context"]["cookiecutter"].update(changes.pop("answers", {}))
+    state.update(changes)
+    state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Generated, with a planted .cruft.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["update", "diff"])
+def test_cruft_directory_pointing_at_another_folder_runs_nothing(tmp_path: Path, command: str) -> None:
+    """A .cruft.json whose `directory` points at the former bench template renders nothing outside the sandbox."""
+    marker = tmp_path / "ran"
+    template, project = created_with_cruft(tmp_path)
+    plant(project, directory="bench/onefile", answers={"name": armed(PAYLOADS["cycler-globals"], marker)})
+    change_template(template)
+    args = ["update", "--skip-apply-ask"] if command == "update" else ["diff"]
+    result = cruft(*args, cwd=project)
+    assert not marker.exists()
+    assert "Good work!" not in result.stdout
+    assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["update", "diff"])
+def test_cruft_stored_mutation_is_refused(tmp_path: Path, command: str) -> None:
+    """An answer stored in .cruft.json that would plant settings stops in the sandbox on update and diff."""
+    template, project = created_with_cruft(tmp_path)
+    plant(project, answers={"description": MUTATIONS["update-env-vars"], "port": "80"})
+    change_template(template)
+    args = ["update", "--skip-apply-ask"] if command == "update" else ["diff"]
+    result = cruft(*args, cwd=project)
+    assert result.returncode != 0
+    assert "refused by Jinja's sandbox" in result.stdout + result.stderr
+    assert git(project, "status", "--porcelain") == ""
