@@ -792,3 +792,14 @@ def test_cruft_stored_mutation_is_refused(tmp_path: Path, command: str) -> None:
     assert result.returncode != 0
     assert "refused by Jinja's sandbox" in result.stdout + result.stderr
     assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("directory", ["bench/onefile", "bench", "harness", "hooks", "tests"])
+def test_directory_option_finds_no_template_outside_the_root(tmp_path: Path, directory: str) -> None:
+    """`cookiecutter --directory <folder>` finds no second template in the repository: nothing renders."""
+    marker, output = tmp_path / "ran", tmp_path / "out"
+    answer = f"name={armed(PAYLOADS['cycler-globals'], marker)}"
+    result = cookiecutter_cli("--directory", directory, answer, output_dir=output)
+    assert result.returncode != 0
+    assert not marker.exists()
+    assert entries(output) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from cookiecutter.main import cookiecutter
 
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
 from harness.template import load_hook, template_copy_with
+from harness.tools import require_tool
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]
@@ -397,3 +399,57 @@ def test_generator_check_mode_passes_on_the_committed_files() -> None:
     command = [sys.executable, str(TEMPLATE_DIR / "scripts" / "generate_portal_files.py"), "--check"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout
+
+
+# --- The form, checked by the scaffolder's own validator (the npm jsonschema package) --------------
+
+SCAFFOLDER_VALIDATION = """
+const { validate } = require('jsonschema');
+const { pages, cases } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+process.stdout.write(JSON.stringify(cases.map(([page, answers]) => validate(answers, pages[page]).valid)));
+"""
+SERVICE_BASE = {"project_name": "Billing", "owner": "team-platform", "description": "Bills."}
+GO_BASE = {"module_path": "example.com/svc", "go_version": "1.27"}
+# (case id, page, answers, accepted)
+SCAFFOLDER_CASES: list[tuple[str, int, dict[str, Any], bool]] = [
+    ("plain", 0, SERVICE_BASE, True),
+    ("derived-slug-starts-with-digit", 0, {**SERVICE_BASE, "project_name": "42 Service"}, False),
+    ("name-without-letters", 0, {**SERVICE_BASE, "project_name": "!!!"}, False),
+    ("digit-name-with-slug", 0, {**SERVICE_BASE, "project_name": "42 Service", "project_slug": "svc-42"}, True),
+    ("slug-trailing-newline", 0, {**SERVICE_BASE, "project_slug": "svc\n"}, False),
+    ("owner-trailing-newline", 0, {**SERVICE_BASE, "owner": "team\n"}, False),
+    ("name-hangul-filler", 0, {**SERVICE_BASE, "project_name": "\u3164"}, False),
+    ("name-braille-blank", 0, {**SERVICE_BASE, "project_name": "admin\u2800"}, False),
+    ("name-variation-selector", 0, {**SERVICE_BASE, "project_name": "a\U000e0100"}, False),
+    ("name-grapheme-joiner", 0, {**SERVICE_BASE, "project_name": "a\u034fb"}, False),
+    ("name-jinja", 0, {**SERVICE_BASE, "project_name": "{{ 6*7 }}"}, False),
+    ("go-plain", 1, GO_BASE, True),
+    ("go-trailing-newline", 1, {**GO_BASE, "go_version": "1.27\n"}, False),
+    ("module-trailing-newline", 1, {**GO_BASE, "module_path": "example.com/svc\n"}, False),
+    ("module-10000", 1, {**GO_BASE, "module_path": "example.com/" + "a" * 10_000}, False),
+    ("go-10000", 1, {**GO_BASE, "go_version": "1.2" + "7" * 10_000}, False),
+    ("metrics-old-go", 1, {**GO_BASE, "go_version": "1.25", "prometheus_metrics": True}, False),
+    ("metrics-go-1.26", 1, {**GO_BASE, "go_version": "1.26", "prometheus_metrics": True}, True),
+    ("tracing-old-go", 1, {**GO_BASE, "go_version": "1.25", "opentelemetry": True}, False),
+    ("old-go-no-option", 1, {**GO_BASE, "go_version": "1.25"}, True),
+    ("repo-10000", 3, {"repoUrl": "github.com?owner=a&repo=" + "b" * 10_000}, False),
+    ("repo-trailing-newline", 3, {"repoUrl": "github.com?owner=a&repo=b\n"}, False),
+    ("repo-plain", 3, {"repoUrl": "github.com?owner=acme&repo=billing"}, True),
+]
+
+
+def test_scaffolder_validator_refuses_what_the_hook_refuses(backstage: Any) -> None:
+    """Backstage's parameter validator (npm jsonschema) gives each hostile form submission the expected verdict."""
+    pages = [{k: v for k, v in page.items() if k != "title"} for page in BACKSTAGE_TEMPLATE["spec"]["parameters"]]
+    request = json.dumps({"pages": pages, "cases": [[page, answers] for _, page, answers, _ in SCAFFOLDER_CASES]})
+    result = subprocess.run(
+        [require_tool("node"), "-e", SCAFFOLDER_VALIDATION],
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "NODE_PATH": str(backstage.node_modules)},
+    )
+    verdicts = dict(zip([case for case, *_ in SCAFFOLDER_CASES], json.loads(result.stdout), strict=True))
+    assert verdicts == {case: accepted for case, _, _, accepted in SCAFFOLDER_CASES}
