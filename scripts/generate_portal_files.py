@@ -251,6 +251,12 @@ def cookiecutter_json(rules: ModuleType) -> str:
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
 
 
+PORTAL_NOTE = (
+    "Generated from `hooks/rules.py`. A portal, bot or CI job passes only these keys, never a `_` key: "
+    "[docs/portal-inputs.md](docs/portal-inputs.md) lists the inputs it must never take from a user, and why."
+)
+
+
 def question_table(rules: ModuleType) -> str:
     """The README's table of questions."""
     rows = ["| Key | Default | Allowed |", "| --- | --- | --- |"]
@@ -260,6 +266,7 @@ def question_table(rules: ModuleType) -> str:
         if minimum:
             allowed += f"; needs `go_version` >= 1.{minimum.minor}"
         rows.append(f"| `{question.key}` | {question.readme_default} | {allowed} |")
+    rows += ["", PORTAL_NOTE]
     return "\n".join(rows) + "\n"
 
 
