@@ -516,7 +516,11 @@ def test_go_line_without_patch_breaks_a_dependency_that_needs_one(cookies: Any) 
 
 # Answers that change the context while they are rendered: planted settings turn the hooks into a comment.
 MUTATIONS: dict[str, str] = {
-    "update-env-vars": "{{ cookiecutter.update({'_jinja2_env_vars': {'comment_start_string': '\"\"\"'}}) or 'A' }}",
+    # Both hooks open with a docstring and end with `SystemExit(main())`: as one Jinja comment they run nothing.
+    "update-env-vars": (
+        "{{ cookiecutter.update({'_jinja2_env_vars': {'comment_start_string': '\"\"\"', "
+        "'comment_end_string': 'SystemExit(main())'}}) or 'A' }}"
+    ),
     "setdefault": "{{ cookiecutter.setdefault('_copy_without_render', ['*']) or 'A' }}",
     "pop": "{{ cookiecutter.pop('_extensions') or 'A' }}",
     "move-to-end": "{{ cookiecutter.move_to_end('project_name') or 'A' }}",
