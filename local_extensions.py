@@ -10,7 +10,8 @@ template into Jinja's ImmutableSandboxedEnvironment, stricter still: no method o
 set that could change it can be called. It refuses to load with a Jinja2 older than 3.1.6
 (CVE-2025-27516) or with any Jinja setting changed from its default (planted
 ``_jinja2_env_vars``), so the hooks always render as written. It also refuses a project_slug that
-is not one folder name before cookiecutter creates the project directory, and gives the hook the
+is not one folder name, and any private setting the template does not set (from a replay file, say),
+before cookiecutter creates the project directory, hooks or no hooks; and it gives the hook the
 path of the rules (hooks/rules.py).
 """
 
@@ -112,6 +113,15 @@ def check_settings(environment: Environment) -> None:
             )
 
 
+def check_settings_in(answers: dict[str, Any]) -> None:
+    """Once the context is complete (it holds _extensions), refuse the private settings the template does not set."""
+    if "_extensions" in answers:
+        try:
+            rules.check_private_keys(answers)
+        except rules.InvalidAnswer as err:
+            raise UnsafeAnswerError(str(err)) from err
+
+
 def check_folder_name(value: object, answers: object) -> None:
     """Refuse a slug that is no folder name: cookiecutter would create its parents before any hook runs."""
     if not isinstance(value, str):
@@ -157,6 +167,7 @@ class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
         value = super().getattr(obj, attribute)
         if attribute == SLUG_QUESTION and isinstance(obj, dict):
             check_folder_name(value, obj)
+            check_settings_in(obj)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -164,6 +175,7 @@ class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
         value = super().getitem(obj, argument)
         if argument == SLUG_QUESTION and isinstance(obj, dict):
             check_folder_name(value, obj)
+            check_settings_in(obj)
         return value
 
 

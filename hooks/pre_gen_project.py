@@ -22,7 +22,7 @@ ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt:
 # Set by the sandbox extension; empty when the template is rendered without it.
 RULES_FILE: str = json.loads(r'''{{ template_rules_file | default("") | tojson }}''')  # fmt: skip
 SANDBOX_MISSING = (
-    "_extensions={} is not allowed: [\"local_extensions.SandboxedAnswers\"] (the sandbox; without it the answers "
+    '_extensions={} is not allowed: ["local_extensions.SandboxedAnswers"] (the sandbox; without it the answers '
     "were rendered as code and cannot be checked)"
 )
 

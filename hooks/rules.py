@@ -26,7 +26,7 @@ DERIVED_BOOLEAN = "{{{{ cookiecutter.{key} | string | lower in [{words}] }}}}"
 # template sets. Any other `_` key (`_jinja2_env_vars`, `_copy_without_render`, `_new_lines`, ...)
 # changes how files or hooks render: no answer, extra context, user config or replay file may set it.
 EXTENSIONS = ["local_extensions.SandboxedAnswers"]
-RUNTIME_PRIVATE_KEYS = frozenset({"_template", "_output_dir", "_repo_dir", "_checkout", "_commit"})
+RUNTIME_PRIVATE_KEYS = frozenset({"_template", "_output_dir", "_repo_dir", "_checkout", "_commit", "__prompts__"})
 
 
 def whole(body: str) -> str:

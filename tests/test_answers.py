@@ -807,3 +807,18 @@ def test_directory_option_finds_no_template_outside_the_root(tmp_path: Path, dir
     assert result.returncode != 0
     assert not marker.exists()
     assert entries(output) == []
+
+
+@pytest.mark.parametrize("private", [PLANTED_SETTINGS["copy-without-render"], PLANTED_SETTINGS["new-lines"]])
+def test_replay_file_settings_are_refused_without_hooks(tmp_path: Path, private: dict[str, Any]) -> None:
+    """With `--accept-hooks no` the sandbox itself refuses a replay file's private settings; nothing is written."""
+    output = tmp_path / "out"
+    replay = write_replay(tmp_path / "replay.json", **private)
+    command = [sys.executable, "-m", "cookiecutter", "--accept-hooks", "no", "--replay-file", str(replay)]
+    result = subprocess.run(
+        [*command, "-o", str(output), str(TEMPLATE_DIR)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 1
+    assert f"{next(iter(private))}=" in result.stdout
+    assert "answers may not set cookiecutter's private settings" in result.stdout
+    assert entries(output) == []
