@@ -822,3 +822,18 @@ def test_replay_file_settings_are_refused_without_hooks(tmp_path: Path, private:
     assert f"{next(iter(private))}=" in result.stdout
     assert "answers may not set cookiecutter's private settings" in result.stdout
     assert entries(output) == []
+
+
+@pytest.mark.slow
+def test_cruft_create_refuses_extensions_in_extra_context(tmp_path: Path) -> None:
+    """`cruft create --extra-context '{"_extensions": []}'` stops in the hook; no project and no .cruft.json stay."""
+    output = tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"project_slug": "svc", "go_version": GO_VERSION, "_extensions": []})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode != 0
+    assert "error: _extensions=[] is not allowed" in created.stderr
+    assert entries(output) == []
