@@ -1,36 +1,156 @@
-"""Render every answer in Jinja's sandbox: an answer is data, never code.
+"""Render every answer in Jinja's immutable sandbox: an answer is data, never code.
 
 Cookiecutter renders each answer as a Jinja template before any hook can look at it, so an
 answer such as ``{{ cycler.__init__.__globals__.os.popen('id').read() }}`` would run commands on
-the machine that renders (a portal's host). Listed in ``_extensions`` in cookiecutter.json, the
-``SandboxedAnswers`` extension switches the environment that cookiecutter (and cruft, and every
-portal that shells out to cookiecutter) builds for this template to Jinja's SandboxedEnvironment:
-arithmetic and filters still work, attribute tricks stop with a SecurityError. It also refuses a
-project_slug that is not one folder name before cookiecutter creates the project directory.
+the machine that renders (a portal's host), and one such as ``{{ cookiecutter.update({...}) }}``
+would plant settings (``_jinja2_env_vars``) that turn the hooks into a Jinja comment. Listed in
+``_extensions`` in cookiecutter.json, the ``SandboxedAnswers`` extension turns every environment
+that cookiecutter (and cruft, and every portal that shells out to cookiecutter) builds for this
+template into Jinja's ImmutableSandboxedEnvironment, stricter still: no method of a list, dict or
+set that could change it can be called. It refuses to load with a Jinja2 older than 3.1.6
+(CVE-2025-27516) or with any Jinja setting changed from its default (planted
+``_jinja2_env_vars``), so the hooks always render as written. It also refuses a project_slug that
+is not one folder name, and any private setting the template does not set (from a replay file, say),
+before cookiecutter creates the project directory, hooks or no hooks; and it gives the hook the
+path of the rules (hooks/rules.py).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import sys
+from collections.abc import MutableMapping, MutableSequence, MutableSet
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from jinja2 import Environment
+import jinja2
+from jinja2 import Environment, defaults
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.ext import Extension
-from jinja2.sandbox import SandboxedEnvironment, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, safe_range
 
+RULES_FILE = Path(__file__).resolve().parent / "hooks" / "rules.py"
+RULES_MODULE = "go_scratch_service_rules"
 SLUG_QUESTION = "project_slug"
-SLUG_ALLOWED = "1-63 lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
+MIN_JINJA = (3, 1, 6)  # 3.1.5 lets |attr('format') reach os.environ (CVE-2025-27516)
+# The methods a template may call on a list, dict or set: the ones that only read it.
+READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "count", "index", "isdisjoint", "issubset"})
+# Jinja's settings, each with its default: an answer or a replay file may change none of them.
+DEFAULT_SETTINGS = {
+    "block_start_string": defaults.BLOCK_START_STRING,
+    "block_end_string": defaults.BLOCK_END_STRING,
+    "variable_start_string": defaults.VARIABLE_START_STRING,
+    "variable_end_string": defaults.VARIABLE_END_STRING,
+    "comment_start_string": defaults.COMMENT_START_STRING,
+    "comment_end_string": defaults.COMMENT_END_STRING,
+    "line_statement_prefix": defaults.LINE_STATEMENT_PREFIX,
+    "line_comment_prefix": defaults.LINE_COMMENT_PREFIX,
+    "trim_blocks": defaults.TRIM_BLOCKS,
+    "lstrip_blocks": defaults.LSTRIP_BLOCKS,
+    "newline_sequence": defaults.NEWLINE_SEQUENCE,
+    "autoescape": False,
+    "optimized": True,
+    "finalize": None,
+    "is_async": False,
+}
+
+
+class TemplateRefused(ImportError):
+    """The environment cannot render this template safely; cookiecutter reports it as a failed extension."""
 
 
 class UnsafeAnswerError(SecurityError, UndefinedError):
     """An answer that tried more than data may; cookiecutter reports it naming the question or file."""
 
 
-class SandboxedAnswersEnvironment(SandboxedEnvironment):
-    """The sandbox, with errors worded for answers and a check on the project directory's name."""
+def load_rules() -> ModuleType:
+    """Import hooks/rules.py once, under a name of its own."""
+    if RULES_MODULE in sys.modules:
+        return sys.modules[RULES_MODULE]
+    spec = importlib.util.spec_from_file_location(RULES_MODULE, RULES_FILE)
+    if spec is None or spec.loader is None:
+        raise TemplateRefused(f"cannot import the template's rules from {RULES_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[RULES_MODULE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rules = load_rules()
+SLUG_ALLOWED: str = rules.SLUG_ALLOWED
+
+
+def jinja_version(text: str) -> tuple[int, ...]:
+    """The numeric release of a version string such as 3.1.6 or 3.2.0rc1."""
+    parts = []
+    for part in text.split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit()) if part[:1].isdigit() else ""
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def check_jinja(version: str) -> None:
+    """Refuse a Jinja2 whose sandbox lets an answer reach the host's environment."""
+    if jinja_version(version) < MIN_JINJA:
+        wanted = ".".join(map(str, MIN_JINJA))
+        raise TemplateRefused(
+            f"Jinja2 {version} cannot render this template safely (CVE-2025-27516): "
+            f"install Jinja2 {wanted} or newer (pip install 'jinja2>={wanted}')"
+        )
+
+
+def check_settings(environment: Environment) -> None:
+    """Refuse an environment whose settings differ from Jinja's defaults (a planted _jinja2_env_vars)."""
+    for name, default in DEFAULT_SETTINGS.items():
+        value = getattr(environment, name, default)
+        if value != default:
+            raise TemplateRefused(
+                f"_jinja2_env_vars sets {name}={json.dumps(value, default=repr)}: this template renders only "
+                "with Jinja's default settings; remove _jinja2_env_vars from the answers, config or replay file"
+            )
+
+
+def check_settings_in(answers: dict[str, Any]) -> None:
+    """Once the context is complete (it holds _extensions), refuse the private settings the template does not set."""
+    if "_extensions" in answers:
+        try:
+            rules.check_private_keys(answers)
+        except rules.InvalidAnswer as err:
+            raise UnsafeAnswerError(str(err)) from err
+
+
+def check_folder_name(value: object, answers: object) -> None:
+    """Refuse a slug that is no folder name: cookiecutter would create its parents before any hook runs."""
+    if not isinstance(value, str):
+        return
+    if value == "":
+        name = answers.get("project_name") if isinstance(answers, dict) else None
+        shown = json.dumps(name, ensure_ascii=False)
+        raise UnsafeAnswerError(
+            f'{SLUG_QUESTION}="" is not allowed: project_name={shown} slugifies to nothing; give a name that '
+            f"starts with a letter a-z, or set {SLUG_QUESTION} yourself ({SLUG_ALLOWED})"
+        )
+    if "/" in value or "\\" in value or value in {".", ".."}:
+        shown = json.dumps(value, ensure_ascii=False)
+        raise UnsafeAnswerError(f"{SLUG_QUESTION}={shown} is not allowed: {SLUG_ALLOWED}")
+
+
+def mutates(obj: Any, attribute: str) -> bool:
+    """Whether attribute of obj is a method that could change a list, dict or set (anything but reading)."""
+    return isinstance(obj, (MutableMapping, MutableSequence, MutableSet)) and attribute not in READ_ONLY_METHODS
+
+
+class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with errors worded for answers and a check on the project directory's name."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Refuse, beyond Jinja's own list, every method of a container that is not read-only."""
+        if callable(value) and mutates(obj, attr):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
 
     def handle_exception(self, source: str | None = None) -> Any:
         """Reword a sandbox refusal so that cookiecutter reports it in a few lines, without a traceback."""
@@ -43,25 +163,20 @@ class SandboxedAnswersEnvironment(SandboxedEnvironment):
         return super().handle_exception(source)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        """Read cookiecutter.<attribute>, refusing a slug that would name more than one folder."""
+        """Read cookiecutter.<attribute>, refusing a slug that would name no folder or more than one."""
         value = super().getattr(obj, attribute)
         if attribute == SLUG_QUESTION and isinstance(obj, dict):
-            check_folder_name(value)
+            check_folder_name(value, obj)
+            check_settings_in(obj)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        """Read cookiecutter['<key>'], refusing a slug that would name more than one folder."""
+        """Read cookiecutter['<key>'], refusing a slug that would name no folder or more than one."""
         value = super().getitem(obj, argument)
         if argument == SLUG_QUESTION and isinstance(obj, dict):
-            check_folder_name(value)
+            check_folder_name(value, obj)
+            check_settings_in(obj)
         return value
-
-
-def check_folder_name(value: object) -> None:
-    """Refuse a slug that is not one folder name: cookiecutter would create its parents before any hook runs."""
-    if isinstance(value, str) and ("/" in value or "\\" in value or value in {".", ".."}):
-        shown = json.dumps(value, ensure_ascii=False)
-        raise UnsafeAnswerError(f"{SLUG_QUESTION}={shown} is not allowed: {SLUG_ALLOWED}")
 
 
 @functools.cache
@@ -80,9 +195,12 @@ def sandbox(environment: Environment) -> None:
 
 
 class SandboxedAnswers(Extension):
-    """Jinja extension that sandboxes the environment it is loaded into."""
+    """Jinja extension that checks and sandboxes the environment it is loaded into."""
 
     def __init__(self, environment: Environment) -> None:
-        """Sandbox the environment while it is being built, before it compiles any answer."""
+        """Check Jinja and its settings, then sandbox the environment before it compiles any answer."""
         super().__init__(environment)
+        check_jinja(jinja2.__version__)
+        check_settings(environment)
         sandbox(environment)
+        environment.globals["template_rules_file"] = str(RULES_FILE)

@@ -17,11 +17,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jinja2
 import jsonschema
 import pytest
 import yaml
 from cookiecutter.environment import StrictEnvironment
-from cookiecutter.exceptions import UndefinedVariableInTemplate
+from cookiecutter.exceptions import UndefinedVariableInTemplate, UnknownExtension
 from cookiecutter.main import cookiecutter
 from jinja2.exceptions import SecurityError
 
@@ -29,6 +30,7 @@ import local_extensions
 from harness.answers import COOKIECUTTER_JSON, MODULE_PATHS
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.repositories import change_template, cruft, git, template_repository
+from harness.template import render_context
 from harness.tools import require_tool, run
 
 BACKSTAGE_TEMPLATE: dict[str, Any] = yaml.safe_load((TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8"))
@@ -350,6 +352,7 @@ def test_form_patterns_read_the_same_in_javascript() -> None:
     node = require_tool("node")
     fields = {name: field["pattern"] for name, field in form_fields().items() if "pattern" in field}
     values = [value for cases in SHARED_TABLE.values() for value, _ in cases.values()]
+    values += [f"a{char}" for char in INVISIBLE.values()] + [f"{v}\n" for v in TRAILING_NEWLINE_FIELDS.values()]
     payload = json.dumps({"patterns": list(fields.values()), "values": values})
     result = subprocess.run([node, "-e", NODE_PROGRAM], input=payload, capture_output=True, text=True, check=True)
     javascript = json.loads(result.stdout)
@@ -501,3 +504,330 @@ def test_go_line_without_patch_breaks_a_dependency_that_needs_one(cookies: Any) 
         check=False,
     )
     assert built.returncode != 0, "go 1.N builds now: the go.mod rendering can be simplified"
+
+
+# --- No answer may change the context, the settings or the hooks (issue 14, classes 1-4) ----------
+
+# Answers that change the context while they are rendered: planted settings turn the hooks into a comment.
+MUTATIONS: dict[str, str] = {
+    # Both hooks open with a docstring and end with `SystemExit(main())`: as one Jinja comment they run nothing.
+    "update-env-vars": (
+        "{{ cookiecutter.update({'_jinja2_env_vars': {'comment_start_string': '\"\"\"', "
+        "'comment_end_string': 'SystemExit(main())'}}) or 'A' }}"
+    ),
+    "setdefault": "{{ cookiecutter.setdefault('_copy_without_render', ['*']) or 'A' }}",
+    "pop": "{{ cookiecutter.pop('_extensions') or 'A' }}",
+    "move-to-end": "{{ cookiecutter.move_to_end('project_name') or 'A' }}",
+    "attr-filter": "{{ (cookiecutter | attr('update'))({'_extensions': []}) or 'A' }}",
+    "list-append": "{% set names = ['A'] %}{{ names.append('B') or names | join }}",
+    "dict-values": "{{ cookiecutter.items() | list | attr('clear')() or 'A' }}",
+}
+
+
+@pytest.mark.parametrize("payload", MUTATIONS.values(), ids=MUTATIONS.keys())
+def test_cli_refuses_an_answer_that_changes_the_context(tmp_path: Path, payload: str) -> None:
+    """Through the command line, no method that could change the context can be called; nothing is written."""
+    output = tmp_path / "out"
+    result = cookiecutter_cli(f"project_name={payload}", "port=80", output_dir=output)
+    assert result.returncode == 1
+    assert "refused by Jinja's sandbox" in result.stdout
+    assert entries(output) == []
+
+
+@pytest.mark.parametrize("payload", MUTATIONS.values(), ids=MUTATIONS.keys())
+def test_api_refuses_an_answer_that_changes_the_context(cookies: Any, payload: str) -> None:
+    """Through the Python API, a context-changing answer raises a SecurityError and leaves nothing."""
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"description": payload, "port": "80"})
+    assert isinstance(result.exception, UndefinedVariableInTemplate)
+    assert isinstance(result.exception.error, SecurityError)
+    assert result.project_path is None
+
+
+@pytest.mark.slow
+def test_cruft_create_refuses_an_answer_that_changes_the_context(tmp_path: Path) -> None:
+    """`cruft create --extra-context` with planted settings stops in the sandbox; no .cruft.json keeps them."""
+    output = tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"project_slug": "svc", "description": MUTATIONS["update-env-vars"]})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode != 0
+    assert "refused by Jinja's sandbox" in created.stdout + created.stderr
+    assert entries(output) == []
+
+
+def write_replay(path: Path, **private: Any) -> Path:
+    """A replay file with valid answers and the given private settings."""
+    context = render_context({"go_version": GO_VERSION})
+    context["cookiecutter"].update(private)
+    path.write_text(json.dumps(context), encoding="utf-8")
+    return path
+
+
+PLANTED_SETTINGS: dict[str, dict[str, Any]] = {
+    "env-vars-comment": {"_jinja2_env_vars": {"comment_start_string": '"""', "comment_end_string": "#}"}},
+    "env-vars-line-statement": {"_jinja2_env_vars": {"line_statement_prefix": "import"}},
+    "copy-without-render": {"_copy_without_render": ["*"]},
+    "extensions-off": {"_extensions": []},
+    "extension-added": {"_extensions": ["local_extensions.SandboxedAnswers", "jinja2.ext.debug"]},
+    "new-lines": {"_new_lines": "\r\n"},
+}
+
+
+@pytest.mark.parametrize("private", PLANTED_SETTINGS.values(), ids=PLANTED_SETTINGS.keys())
+def test_replay_file_with_private_settings_is_refused(tmp_path: Path, private: dict[str, Any]) -> None:
+    """A replay file (`--replay-file`) may not carry cookiecutter's private settings: generation stops, none stays."""
+    output = tmp_path / "out"
+    replay = write_replay(tmp_path / "replay.json", **private)
+    command = [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(output), str(TEMPLATE_DIR)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    key = next(iter(private))
+    assert key in result.stdout + result.stderr
+    assert entries(output) == []
+
+
+@pytest.mark.parametrize(
+    "private", [PLANTED_SETTINGS["extensions-off"], PLANTED_SETTINGS["extension-added"]], ids=["off", "added"]
+)
+def test_extensions_changed_through_extra_context_are_refused(cookies: Any, private: dict[str, Any]) -> None:
+    """`_extensions` passed as extra context (Python API, cruft create, a portal) stops generation; nothing stays."""
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION, **private})
+    assert result.exit_code != 0
+    assert result.project_path is None
+
+
+def test_extensions_changed_in_a_user_config_are_refused(tmp_path: Path) -> None:
+    """`_extensions` in a user config's default_context (COOKIECUTTER_CONFIG) stops generation; nothing stays."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"default_context": {"_extensions": []}}), encoding="utf-8")
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), str(TEMPLATE_DIR)]
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(config)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert result.returncode == 1
+    assert 'error: _extensions=[] is not allowed: ["local_extensions.SandboxedAnswers"]' in result.stderr
+    assert entries(output) == []
+
+
+def test_environment_with_planted_settings_refuses_to_load() -> None:
+    """Cookiecutter's environment built with any non-default Jinja setting refuses to load the sandbox."""
+    context = {"cookiecutter": {"_extensions": COOKIECUTTER_JSON["_extensions"]}}
+    with pytest.raises(UnknownExtension, match="_jinja2_env_vars sets comment_start_string"):
+        StrictEnvironment(context=context, comment_start_string='"""')
+
+
+@pytest.mark.parametrize("version", ["3.1.5", "3.0.3", "2.11.3"])
+def test_old_jinja_is_refused_with_one_line(version: str) -> None:
+    """A Jinja2 older than 3.1.6 (CVE-2025-27516) is refused with a line that says what to install."""
+    with pytest.raises(local_extensions.TemplateRefused, match=r"install Jinja2 3\.1\.6 or newer") as refused:
+        local_extensions.check_jinja(version)
+    assert "\n" not in str(refused.value)
+
+
+def test_old_jinja_stops_generation(cookies: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the Python API, a Jinja2 that reports 3.1.5 renders nothing: the extension refuses to load."""
+    monkeypatch.setattr(local_extensions.jinja2, "__version__", "3.1.5")
+    result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION})
+    assert isinstance(result.exception, UnknownExtension)
+    assert "CVE-2025-27516" in str(result.exception)
+    assert result.project_path is None
+
+
+def test_current_jinja_is_accepted() -> None:
+    """The installed Jinja2 is new enough, and version strings with suffixes compare by their release."""
+    local_extensions.check_jinja(jinja2.__version__)
+    local_extensions.check_jinja("3.2.0rc1")
+
+
+def test_only_the_template_root_is_a_template() -> None:
+    """No other folder of the repository holds a cookiecutter.json (it would render outside the sandbox)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--", "*cookiecutter.json"], cwd=TEMPLATE_DIR, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert listed == ["cookiecutter.json"]
+    assert COOKIECUTTER_JSON["_extensions"] == ["local_extensions.SandboxedAnswers"]
+
+
+TRAILING_NEWLINE_FIELDS = {
+    "project_slug": "svc",
+    "go_version": "1.27",
+    "owner": "team-platform",
+    "version": "1.0.0",
+    "module_path": "example.com/svc",
+    "project_name": "Billing",
+}
+
+
+@pytest.mark.parametrize(("field", "value"), TRAILING_NEWLINE_FIELDS.items(), ids=TRAILING_NEWLINE_FIELDS.keys())
+def test_trailing_line_break_is_refused_by_hook_and_form(pre_gen: ModuleType, field: str, value: str) -> None:
+    """A value followed by one line break is refused; the value alone is accepted (by the form too, where asked)."""
+    assert hook_verdict(pre_gen, field, value)
+    assert not hook_verdict(pre_gen, field, value + "\n")
+    if field in form_fields():
+        assert form_verdict(field, value)
+        assert not form_verdict(field, value + "\n")
+
+
+def test_repository_location_refuses_a_trailing_line_break() -> None:
+    """The repository picker's value may not end in a line break either."""
+    assert form_verdict("repoUrl", "github.com?owner=acme&repo=billing")
+    assert not form_verdict("repoUrl", "github.com?owner=acme&repo=billing\n")
+
+
+@pytest.mark.parametrize("field", ["module_path", "go_version", "repoUrl", "project_slug"])
+def test_form_caps_the_length(field: str) -> None:
+    """The form refuses a 10,000-character value in every free-text field."""
+    values = {"module_path": "example.com/" + "a" * 10_000, "go_version": "1.2" + "7" * 10_000}
+    values |= {"repoUrl": "github.com?owner=a&repo=" + "b" * 10_000, "project_slug": "a" * 10_000}
+    assert "maxLength" in form_fields()[field]
+    assert not form_verdict(field, values[field])
+
+
+INVISIBLE = {
+    "hangul-filler": "\u3164",
+    "hangul-choseong-filler": "\u115f",
+    "braille-blank": "\u2800",
+    "variation-selector-16": "\ufe0f",
+    "variation-selector-17": "\U000e0100",
+    "combining-grapheme-joiner": "\u034f",
+}
+
+
+@pytest.mark.parametrize("char", INVISIBLE.values(), ids=INVISIBLE.keys())
+@pytest.mark.parametrize("field", ["project_name", "description"])
+def test_blank_rendering_characters_are_refused(pre_gen: ModuleType, field: str, char: str) -> None:
+    """A character that renders as nothing is refused alone and inside a name, by the hook and the form alike."""
+    for value in (char, f"admin{char}", f"Billing {char}API"):
+        assert not hook_verdict(pre_gen, field, value)
+        assert not form_verdict(field, value)
+
+
+def page_verdict(title: str, answers: dict[str, Any]) -> bool:
+    """Whether a whole form page (its fields and the rules between them) accepts the answers."""
+    (page,) = [p for p in BACKSTAGE_TEMPLATE["spec"]["parameters"] if p["title"] == title]
+    return jsonschema.Draft7Validator(page).is_valid(answers)
+
+
+def test_form_refuses_a_name_whose_derived_slug_breaks() -> None:
+    """In the form, "42 Service" with no slug is refused (it would derive 42-service); with a slug it is accepted."""
+    base = {"owner": "team-platform"}
+    assert not page_verdict("Service", {**base, "project_name": "42 Service"})
+    assert not page_verdict("Service", {**base, "project_name": "!!!"})
+    assert page_verdict("Service", {**base, "project_name": "42 Service", "project_slug": "svc-42"})
+    assert page_verdict("Service", {**base, "project_name": "Billing 42"})
+
+
+@pytest.mark.parametrize("option", ["prometheus_metrics", "opentelemetry"])
+def test_form_asks_the_go_an_option_needs(option: str) -> None:
+    """The form refuses a Go line older than the option's minimum when the option is on, as the hook does."""
+    minimum = local_extensions.rules.GO_MINIMUM_FOR_OPTION[option].minor
+    older, enough = f"1.{minimum - 1}", f"1.{minimum}"
+    assert not page_verdict("Go and container image", {option: True, "go_version": older})
+    assert page_verdict("Go and container image", {option: True, "go_version": enough})
+    assert page_verdict("Go and container image", {option: False, "go_version": older})
+
+
+def test_name_that_slugifies_to_nothing_says_what_to_do(tmp_path: Path) -> None:
+    """A name with no letter or digit is refused while the answers are read, with what to do instead."""
+    result = cookiecutter_cli("project_name=!!!", output_dir=tmp_path / "out")
+    assert result.returncode == 1
+    assert 'project_name="!!!" slugifies to nothing; give a name that starts with a letter' in result.stdout
+    assert entries(tmp_path / "out") == []
+
+
+def created_with_cruft(tmp_path: Path) -> tuple[Path, Path]:
+    """A template repository and a project created from it with cruft and committed: (template, project)."""
+    output = tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"go_version": GO_VERSION, "project_slug": "svc"})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    return template, output / "svc"
+
+
+def plant(project: Path, **changes: Any) -> None:
+    """Change .cruft.json (top-level keys, or context answers under `answers`) and commit it."""
+    state_path = project / ".cruft.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state["context"]["cookiecutter"].update(changes.pop("answers", {}))
+    state.update(changes)
+    state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Generated, with a planted .cruft.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["update", "diff"])
+def test_cruft_directory_pointing_at_another_folder_runs_nothing(tmp_path: Path, command: str) -> None:
+    """A .cruft.json whose `directory` points at the former bench template renders nothing outside the sandbox."""
+    marker = tmp_path / "ran"
+    template, project = created_with_cruft(tmp_path)
+    plant(project, directory="bench/onefile", answers={"name": armed(PAYLOADS["cycler-globals"], marker)})
+    change_template(template)
+    args = ["update", "--skip-apply-ask"] if command == "update" else ["diff"]
+    result = cruft(*args, cwd=project)
+    assert not marker.exists()
+    assert "Good work!" not in result.stdout
+    assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["update", "diff"])
+def test_cruft_stored_mutation_is_refused(tmp_path: Path, command: str) -> None:
+    """An answer stored in .cruft.json that would plant settings stops in the sandbox on update and diff."""
+    template, project = created_with_cruft(tmp_path)
+    plant(project, answers={"description": MUTATIONS["update-env-vars"], "port": "80"})
+    change_template(template)
+    args = ["update", "--skip-apply-ask"] if command == "update" else ["diff"]
+    result = cruft(*args, cwd=project)
+    assert result.returncode != 0
+    assert "refused by Jinja's sandbox" in result.stdout + result.stderr
+    assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("directory", ["bench/onefile", "bench", "harness", "hooks", "tests"])
+def test_directory_option_finds_no_template_outside_the_root(tmp_path: Path, directory: str) -> None:
+    """`cookiecutter --directory <folder>` finds no second template in the repository: nothing renders."""
+    marker, output = tmp_path / "ran", tmp_path / "out"
+    answer = f"name={armed(PAYLOADS['cycler-globals'], marker)}"
+    result = cookiecutter_cli("--directory", directory, answer, output_dir=output)
+    assert result.returncode != 0
+    assert not marker.exists()
+    assert entries(output) == []
+
+
+@pytest.mark.parametrize("private", [PLANTED_SETTINGS["copy-without-render"], PLANTED_SETTINGS["new-lines"]])
+def test_replay_file_settings_are_refused_without_hooks(tmp_path: Path, private: dict[str, Any]) -> None:
+    """With `--accept-hooks no` the sandbox itself refuses a replay file's private settings; nothing is written."""
+    output = tmp_path / "out"
+    replay = write_replay(tmp_path / "replay.json", **private)
+    command = [sys.executable, "-m", "cookiecutter", "--accept-hooks", "no", "--replay-file", str(replay)]
+    result = subprocess.run(
+        [*command, "-o", str(output), str(TEMPLATE_DIR)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 1
+    assert f"{next(iter(private))}=" in result.stdout
+    assert "answers may not set cookiecutter's private settings" in result.stdout
+    assert entries(output) == []
+
+
+@pytest.mark.slow
+def test_cruft_create_refuses_extensions_in_extra_context(tmp_path: Path) -> None:
+    """`cruft create --extra-context '{"_extensions": []}'` stops in the hook; no project and no .cruft.json stay."""
+    output = tmp_path / "out"
+    output.mkdir()
+    template = template_repository(tmp_path)
+    context = json.dumps({"project_slug": "svc", "go_version": GO_VERSION, "_extensions": []})
+    created = cruft(
+        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
+    )
+    assert created.returncode != 0
+    assert "error: _extensions=[] is not allowed" in created.stderr
+    assert entries(output) == []

@@ -6,8 +6,13 @@ The Template's form stays in step with cookiecutter.json and the hook here; Back
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +26,7 @@ from cookiecutter.main import cookiecutter
 from harness.answers import COOKIECUTTER_JSON
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
 from harness.template import template_copy_with
+from harness.tools import require_tool
 
 PROMPTS: dict[str, str] = COOKIECUTTER_JSON["__prompts__"]
 PUBLIC_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
@@ -327,8 +333,117 @@ PATTERN_CASES = [(key, sample) for key, samples in PATTERN_SAMPLES.items() for s
 
 @pytest.mark.parametrize(("key", "sample"), PATTERN_CASES, ids=[f"{k}:{s[:20]}" for k, s in PATTERN_CASES])
 def test_backstage_pattern_agrees_with_the_hook(pre_gen: ModuleType, key: str, sample: str) -> None:
-    """The form refuses exactly what the hook refuses (JSON Schema patterns are anchored here by ^ and $)."""
+    """The form refuses exactly what the hook refuses, on the whole string (no `$`, which allows a trailing newline)."""
     pattern = backstage_parameters()[key]["pattern"]
     assert pattern.startswith("^")
-    assert pattern.endswith("$")
+    assert pattern.endswith("(?![\\s\\S])")
     assert bool(re.search(pattern, sample)) == hook_accepts(pre_gen, key, sample)
+
+
+# --- Generated from the rules ----------------------------------------------------------------------
+
+GENERATED_FILES = ("cookiecutter.json", "template.yaml", "README.md")
+
+
+def generator() -> ModuleType:
+    """The generator of cookiecutter.json, the form and the question table."""
+    return importlib.import_module("scripts.generate_portal_files")
+
+
+def test_committed_files_are_what_the_rules_generate() -> None:
+    """cookiecutter.json, template.yaml's generated blocks and README's question table are the generator's output."""
+    assert generator().stale() == []
+
+
+def copy_of_generated_files(directory: Path) -> Path:
+    """The rules and the generated files, copied into directory (a template root of its own)."""
+    (directory / "hooks").mkdir(parents=True)
+    shutil.copy2(TEMPLATE_DIR / "hooks" / "rules.py", directory / "hooks" / "rules.py")
+    for name in GENERATED_FILES:
+        shutil.copy2(TEMPLATE_DIR / name, directory / name)
+    return directory
+
+
+RULE_CHANGES = {
+    "minimum-go": ("MIN_GO_MINOR = 22", "MIN_GO_MINOR = 23"),
+    "option-minimum-go": ("GoMinimum(26, ", "GoMinimum(27, "),
+    "boolean-word": ('TRUE_WORDS = ("1", ', 'TRUE_WORDS = ("1", "si", '),
+    "name-length": ("max_length=80,", "max_length=81,"),
+    "ci-choice": ('CI_SYSTEMS = ("github", "gitlab", "none")', 'CI_SYSTEMS = ("github", "gitlab", "forgejo", "none")'),
+}
+
+
+@pytest.mark.parametrize(("old", "new"), RULE_CHANGES.values(), ids=RULE_CHANGES.keys())
+def test_freshness_check_fails_when_the_rules_change_alone(tmp_path: Path, old: str, new: str) -> None:
+    """Control: change one rule and not the generated files, and the freshness check names the stale files."""
+    root = copy_of_generated_files(tmp_path / "copy")
+    rules_path = root / "hooks" / "rules.py"
+    text = rules_path.read_text(encoding="utf-8")
+    assert old in text
+    rules_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    stale = generator().stale(root)
+    assert root / "template.yaml" in stale
+    for path, content in generator().generated(root).items():
+        path.write_text(content, encoding="utf-8")
+    assert generator().stale(root) == []
+
+
+def test_generator_check_mode_passes_on_the_committed_files() -> None:
+    """`scripts/generate_portal_files.py --check` passes on the repository as committed."""
+    command = [sys.executable, str(TEMPLATE_DIR / "scripts" / "generate_portal_files.py"), "--check"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+# --- The form, checked by the scaffolder's own validator (the npm jsonschema package) --------------
+
+SCAFFOLDER_VALIDATION = """
+const { validate } = require('jsonschema');
+const { pages, cases } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+process.stdout.write(JSON.stringify(cases.map(([page, answers]) => validate(answers, pages[page]).valid)));
+"""
+SERVICE_BASE = {"project_name": "Billing", "owner": "team-platform", "description": "Bills."}
+GO_BASE = {"module_path": "example.com/svc", "go_version": "1.27"}
+# (case id, page, answers, accepted)
+SCAFFOLDER_CASES: list[tuple[str, int, dict[str, Any], bool]] = [
+    ("plain", 0, SERVICE_BASE, True),
+    ("derived-slug-starts-with-digit", 0, {**SERVICE_BASE, "project_name": "42 Service"}, False),
+    ("name-without-letters", 0, {**SERVICE_BASE, "project_name": "!!!"}, False),
+    ("digit-name-with-slug", 0, {**SERVICE_BASE, "project_name": "42 Service", "project_slug": "svc-42"}, True),
+    ("slug-trailing-newline", 0, {**SERVICE_BASE, "project_slug": "svc\n"}, False),
+    ("owner-trailing-newline", 0, {**SERVICE_BASE, "owner": "team\n"}, False),
+    ("name-hangul-filler", 0, {**SERVICE_BASE, "project_name": "\u3164"}, False),
+    ("name-braille-blank", 0, {**SERVICE_BASE, "project_name": "admin\u2800"}, False),
+    ("name-variation-selector", 0, {**SERVICE_BASE, "project_name": "a\U000e0100"}, False),
+    ("name-grapheme-joiner", 0, {**SERVICE_BASE, "project_name": "a\u034fb"}, False),
+    ("name-jinja", 0, {**SERVICE_BASE, "project_name": "{{ 6*7 }}"}, False),
+    ("go-plain", 1, GO_BASE, True),
+    ("go-trailing-newline", 1, {**GO_BASE, "go_version": "1.27\n"}, False),
+    ("module-trailing-newline", 1, {**GO_BASE, "module_path": "example.com/svc\n"}, False),
+    ("module-10000", 1, {**GO_BASE, "module_path": "example.com/" + "a" * 10_000}, False),
+    ("go-10000", 1, {**GO_BASE, "go_version": "1.2" + "7" * 10_000}, False),
+    ("metrics-old-go", 1, {**GO_BASE, "go_version": "1.25", "prometheus_metrics": True}, False),
+    ("metrics-go-1.26", 1, {**GO_BASE, "go_version": "1.26", "prometheus_metrics": True}, True),
+    ("tracing-old-go", 1, {**GO_BASE, "go_version": "1.25", "opentelemetry": True}, False),
+    ("old-go-no-option", 1, {**GO_BASE, "go_version": "1.25"}, True),
+    ("repo-10000", 3, {"repoUrl": "github.com?owner=a&repo=" + "b" * 10_000}, False),
+    ("repo-trailing-newline", 3, {"repoUrl": "github.com?owner=a&repo=b\n"}, False),
+    ("repo-plain", 3, {"repoUrl": "github.com?owner=acme&repo=billing"}, True),
+]
+
+
+def test_scaffolder_validator_refuses_what_the_hook_refuses(backstage: Any) -> None:
+    """Backstage's parameter validator (npm jsonschema) gives each hostile form submission the expected verdict."""
+    pages = [{k: v for k, v in page.items() if k != "title"} for page in BACKSTAGE_TEMPLATE["spec"]["parameters"]]
+    request = json.dumps({"pages": pages, "cases": [[page, answers] for _, page, answers, _ in SCAFFOLDER_CASES]})
+    result = subprocess.run(
+        [require_tool("node"), "-e", SCAFFOLDER_VALIDATION],
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "NODE_PATH": str(backstage.node_modules)},
+    )
+    verdicts = dict(zip([case for case, *_ in SCAFFOLDER_CASES], json.loads(result.stdout), strict=True))
+    assert verdicts == {case: accepted for case, _, _, accepted in SCAFFOLDER_CASES}
