@@ -107,7 +107,7 @@ def go_mod(path: Path) -> tuple[list[tuple[str, str, bool]], list[str]]:
     for line in lines:
         if fields := line.split():
             requires.append((fields[0], fields[1], "// indirect" in line))
-    tools = re.findall(r"^tool (\S+)$", text, re.MULTILINE)
+    tools = re.findall(r"^tool ([^\s(]\S*)$", text, re.MULTILINE)
     for block in re.findall(r"^tool \((.*?)^\)", text, re.MULTILINE | re.DOTALL):
         tools += block.split()
     return requires, tools

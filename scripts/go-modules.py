@@ -4,7 +4,9 @@
     .venv/bin/python scripts/go-modules.py --check   # exit 1, with a diff, when they are not what it writes
 
 The direct requirements and their versions are read from the template's go.mod branch with every
-option on: that is the one place to change a version. For each combination that has dependencies,
+option on: that is the one place to change a version. An indirect version there is a floor (a
+security fix newer than what the direct modules ask for, say): every combination that needs that
+module gets at least it. For each combination that has dependencies,
 the script bakes the project, lists the modules its code (and tests) import, writes a go.mod that
 requires exactly those at the pinned versions, and lets `go mod tidy` add the indirect ones and
 go.sum. The results go back into the template's branches; the go.mod header (module and go lines)
@@ -68,17 +70,18 @@ def split_header(go_mod: str) -> tuple[str, str]:
     return go_mod[: match.start()], go_mod[match.start() :]
 
 
-def direct_pins(branches: str) -> dict[str, str]:
-    """Return module -> version of the direct requirements in the first branch (every option on)."""
+def branch_pins(branches: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Return module -> version of the direct requirements, and of the indirect floors, in the first branch."""
     first = re.split(r"^\{%-? el", branches, maxsplit=1, flags=re.MULTILINE)[0]
-    pins = {}
+    pins: dict[str, str] = {}
+    floors: dict[str, str] = {}
     for line in first.splitlines():
         match = REQUIRE_LINE.match(line)
-        if match and not match[3]:
-            pins[match[1]] = match[2]
+        if match:
+            (floors if match[3] else pins)[match[1]] = match[2]
     if not pins:
         raise ModulesError(f"{GO_MOD.name}: no direct requirement in the branch with every option")
-    return pins
+    return pins, floors
 
 
 def bake(answers: dict[str, str], output: Path) -> Path:
@@ -100,7 +103,23 @@ def imported_modules(project: Path, pins: dict[str, str]) -> list[str]:
     return sorted(needed)
 
 
-def tidy(project: Path, pins: dict[str, str]) -> tuple[str, str]:
+def raise_to_floors(project: Path, floors: dict[str, str]) -> bool:
+    """Raise every tidied indirect requirement below its floor with `go get`; return whether one was."""
+    raised = False
+    for line in (project / "go.mod").read_text(encoding="utf-8").splitlines():
+        match = REQUIRE_LINE.match(line)
+        if match and match[1] in floors and semver_key(match[2]) < semver_key(floors[match[1]]):
+            go("get", f"{match[1]}@{floors[match[1]]}", cwd=project)
+            raised = True
+    return raised
+
+
+def semver_key(version: str) -> tuple[int, ...]:
+    """Order vMAJOR.MINOR.PATCH versions (pre-release suffixes ignored: floors are releases)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("-")[0])[:3])
+
+
+def tidy(project: Path, pins: dict[str, str], floors: dict[str, str]) -> tuple[str, str]:
     """Require exactly the imported pinned modules, run `go mod tidy`; return the require part and go.sum."""
     go_mod = project / "go.mod"
     header = "".join(
@@ -112,6 +131,8 @@ def tidy(project: Path, pins: dict[str, str]) -> tuple[str, str]:
     go_mod.write_text(f"{header}\nrequire (\n{requires})\n", encoding="utf-8")
     (project / "go.sum").unlink(missing_ok=True)
     go("mod", "tidy", cwd=project)
+    if raise_to_floors(project, floors):
+        go("mod", "tidy", cwd=project)
     tidied = go_mod.read_text(encoding="utf-8")
     if "\ntoolchain " in tidied:
         raise ModulesError(f"`go mod tidy` added a toolchain line to {project.name}/go.mod")
@@ -141,11 +162,11 @@ def render_go_sum(sums: list[str]) -> str:
 def generate() -> dict[Path, str]:
     """Bake and tidy every combination; return the template files as they should be."""
     header, branches = split_header(GO_MOD.read_text(encoding="utf-8"))
-    pins = direct_pins(branches)
+    pins, floors = branch_pins(branches)
     bodies, sums = [], []
     with tempfile.TemporaryDirectory(prefix="go-modules-") as tmp:
         for n, (answers, _) in enumerate(COMBINATIONS):
-            body, go_sum = tidy(bake(answers, Path(tmp) / str(n)), pins)
+            body, go_sum = tidy(bake(answers, Path(tmp) / str(n)), pins, floors)
             bodies.append(body)
             sums.append(go_sum)
     return {GO_MOD: render_go_mod(header, bodies), GO_SUM: render_go_sum(sums)}

@@ -26,6 +26,7 @@ FIXTURE_MARKERS = {
     "structure_test": "docker",
     "docker_first_on_path": "docker",
     "backstage": "node",
+    "renovate_bin": "node",
 }
 
 

@@ -432,6 +432,7 @@ SCAFFOLDER_CASES: list[tuple[str, int, dict[str, Any], bool]] = [
 ]
 
 
+@pytest.mark.node
 def test_scaffolder_validator_refuses_what_the_hook_refuses(backstage: Any) -> None:
     """Backstage's parameter validator (npm jsonschema) gives each hostile form submission the expected verdict."""
     pages = [{k: v for k, v in page.items() if k != "title"} for page in BACKSTAGE_TEMPLATE["spec"]["parameters"]]
