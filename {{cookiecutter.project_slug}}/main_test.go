@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -188,6 +189,89 @@ func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
 	}
 	if err := svc.wait(t, 5*time.Second); err != nil {
 		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+func TestRunStopsKeepingConnectionsAliveOnceShutdownBegins(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "2s"})
+	addr := strings.TrimPrefix(svc.baseURL, "http://")
+	idle, resp := getOnNewConnection(t, addr)
+	if resp.Close {
+		t.Fatal("answer before shutdown carries Connection: close, want the connection kept alive")
+	}
+
+	svc.stop()
+	deadline := time.Now().Add(400 * time.Millisecond)
+	for statusCode(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Well within the 2s delay: the server closes the idle connection, and a
+	// new one gets its answer with Connection: close, then is closed too.
+	if err := readUntilClosed(idle, time.Second); err != nil {
+		t.Errorf("idle keep-alive connection during the shutdown delay: %v", err)
+	}
+	conn, resp := getOnNewConnection(t, addr)
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("GET / during the shutdown delay = %d, Connection: close %t; want 200 and true", resp.StatusCode, resp.Close)
+	}
+	if err := readUntilClosed(conn, time.Second); err != nil {
+		t.Errorf("connection after an answer during the shutdown delay: %v", err)
+	}
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+// connection is a client's TCP connection and what it has read ahead.
+type connection struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+// getOnNewConnection sends GET / over HTTP/1.1 on a new connection to addr,
+// which asks to keep it alive, and returns the connection and the answer,
+// its body read.
+func getOnNewConnection(t *testing.T, addr string) (connection, *http.Response) {
+	t.Helper()
+	var d net.Dialer
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	conn := connection{c, bufio.NewReader(c)}
+	if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr); err != nil {
+		t.Fatalf("send GET / to %s: %v", addr, err)
+	}
+	resp, err := http.ReadResponse(conn.r, nil)
+	if err != nil {
+		t.Fatalf("read the answer to GET / from %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("read the body of GET / from %s: %v", addr, err)
+	}
+	return conn, resp
+}
+
+// readUntilClosed reads from conn and returns nil once the server closes
+// it, or an error if it sends more or keeps it open for longer than wait.
+func readUntilClosed(conn connection, wait time.Duration) error {
+	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		return err
+	}
+	b, err := conn.r.ReadByte()
+	switch {
+	case err == nil:
+		return fmt.Errorf("got %q, want the connection closed", b)
+	case errors.Is(err, io.EOF):
+		return nil
+	default:
+		return fmt.Errorf("want the connection closed within %s: %w", wait, err)
 	}
 }
 

@@ -79,9 +79,10 @@ type listener struct {
 }
 
 // serve serves every listener until ctx is cancelled or SIGINT or SIGTERM
-// arrives. It then marks the service not ready, keeps serving for
-// cfg.ShutdownDelay, stops accepting connections and waits up to
-// cfg.ShutdownTimeout for in-flight requests before it returns. The flush
+// arrives. It then marks the service not ready, stops keeping connections
+// alive, keeps serving for cfg.ShutdownDelay, stops accepting connections
+// and waits up to cfg.ShutdownTimeout for in-flight requests before it
+// returns. The flush
 // functions run last, within what is left of that timeout; their errors are
 // logged, not returned: telemetry that cannot be delivered does not make a
 // clean shutdown fail.
@@ -123,6 +124,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, health *health,
 	stop() // From here on, a second signal ends the process at once.
 
 	health.startShutdown()
+	// Callers that keep connections open (proxies, meshes, other services)
+	// would stay pinned to this pod: from now on every answer carries
+	// "Connection: close" and idle connections are closed, so their next
+	// request opens a connection that the Service routes to another pod.
+	for _, srv := range servers {
+		srv.SetKeepAlivesEnabled(false)
+	}
 	logger.Info("shutting down", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	time.Sleep(cfg.ShutdownDelay)
 
