@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,28 @@ def under_load(address: str, port: int, *, clients: int) -> Iterator[ServiceLoad
     with ServiceLoad(address, port, clients=clients) as load:
         wait_for(lambda: len(load.outcomes()) >= clients, timeout=10)
         yield load
+
+
+def loss_timeline(cluster: Cluster, namespace: str, failed: Sequence[Outcome], start: float) -> str:
+    """The failed requests and the namespace's events, in seconds from start (monotonic): where each loss falls."""
+    wall_offset = time.time() - time.monotonic()
+    lines = []
+    buckets: dict[tuple[float, str], int] = {}
+    for outcome in failed:
+        how = (outcome.error or f"{outcome.status} {outcome.body[:60]!r}").split(":")[0]
+        key = (round(outcome.sent - start, 1), how)
+        buckets[key] = buckets.get(key, 0) + 1
+    lines += [f"{at:+7.1f}s request x{count} {how}" for (at, how), count in sorted(buckets.items())]
+    for event in cluster.get("events", "-n", namespace)["items"]:
+        stamp = event.get("eventTime") or event.get("lastTimestamp") or event.get("firstTimestamp")
+        if not stamp:
+            continue
+        wall = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        at = wall - wall_offset - start
+        if at > -30:
+            name = event["involvedObject"].get("name", "")
+            lines.append(f"{at:+7.1f}s event {event['reason']} {name}: {event.get('message', '')[:100]}")
+    return "\n".join(sorted(lines, key=lambda line: float(line.split("s ", 1)[0])))
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -46,6 +46,7 @@ from harness.kubernetes import (
     get_text,
     host_snapshot,
     listening_sockets,
+    loss_timeline,
     own_address,
     timed,
     under_load,
@@ -398,6 +399,7 @@ class Rollout:
     served: int
     failed: list[Any]
     versions: dict[str, int]
+    start: float  # monotonic time the change was applied
 
 
 def rollout_under_load(cluster: Cluster, target: Deployed, apply: Callable[[], object], old: str, new: str) -> Rollout:
@@ -411,12 +413,7 @@ def rollout_under_load(cluster: Cluster, target: Deployed, apply: Callable[[], o
         time.sleep(1)
         outcomes = load.stop()
     verdict = check_responses(outcomes, target.project.slug, {old, new})
-    return Rollout(seconds, verdict.served, verdict.failed, verdict.versions)
-
-
-def describe(failed: list[Any]) -> str:
-    """Summarise failed requests for an assertion message."""
-    return "; ".join(f"{outcome.status} {outcome.error or outcome.body[:80]!r}" for outcome in failed[:5])
+    return Rollout(seconds, verdict.served, verdict.failed, verdict.versions, start)
 
 
 def test_rolling_update_under_load_loses_no_request(cluster: Cluster, default: Deployed) -> None:
@@ -433,7 +430,7 @@ def test_rolling_update_under_load_loses_no_request(cluster: Cluster, default: D
         rollout_failed=len(rollout.failed),
         rollout_clients=CLIENTS,
     )
-    assert rollout.failed == [], describe(rollout.failed)
+    assert rollout.failed == [], loss_timeline(cluster, default.namespace, rollout.failed, rollout.start)
     assert rollout.versions.get(FIRST, 0) > 0, rollout.versions
     assert rollout.versions.get(SECOND, 0) > 0, rollout.versions
     images = {pod["spec"]["containers"][0]["image"] for pod in cluster.ready_pods(default.namespace, default.selector)}
@@ -477,6 +474,7 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
     )
     try:
         with under_load(default.address, SERVICE_PORT, clients=CLIENTS) as load:
+            start = time.monotonic()
             cluster.kubectl("delete", "pod", "-n", default.namespace, pod, "--wait=true", timeout=90)
             cluster.wait_rollout(default.namespace, default.project.slug)
             time.sleep(1)
@@ -489,7 +487,7 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
             logs.kill()
             logs.wait(timeout=10)
     verdict = check_responses(outcomes, default.project.slug, {SECOND})
-    assert verdict.failed == [], describe(verdict.failed)
+    assert verdict.failed == [], loss_timeline(cluster, default.namespace, verdict.failed, start)
     assert verdict.served > 0
     messages = log_messages(log_text.decode("utf-8", errors="replace"))
     assert "shutting down" in messages, messages[-5:]
@@ -507,6 +505,7 @@ def test_drain_is_refused_by_the_disruption_budget(cluster: Cluster, default: De
     before = {pod["metadata"]["name"] for pod in cluster.ready_pods(default.namespace, default.selector)}
     try:
         with under_load(default.address, SERVICE_PORT, clients=CLIENTS) as load:
+            start = time.monotonic()
             drain = cluster.kubectl(
                 "drain", node, f"--pod-selector={default.selector}", "--timeout=30s", check=False, timeout=60
             )
@@ -520,7 +519,7 @@ def test_drain_is_refused_by_the_disruption_budget(cluster: Cluster, default: De
         budget = cluster.get("pdb", "-n", default.namespace, default.project.slug)["status"]
         assert budget["disruptionsAllowed"] == 0
         verdict = check_responses(outcomes, default.project.slug, {SECOND})
-        assert verdict.failed == [], describe(verdict.failed)
+        assert verdict.failed == [], loss_timeline(cluster, default.namespace, verdict.failed, start)
     finally:
         cluster.kubectl("uncordon", node)
     cluster.wait_rollout(default.namespace, default.project.slug)
