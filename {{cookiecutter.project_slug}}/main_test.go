@@ -192,12 +192,12 @@ func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
 	}
 }
 
-func TestRunStopsKeepingConnectionsAliveOnceShutdownBegins(t *testing.T) {
+func TestRunClosesEachConnectionAfterItsAnswerOnceShutdownBegins(t *testing.T) {
 	t.Parallel()
 	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "2s"})
 	addr := strings.TrimPrefix(svc.baseURL, "http://")
-	idle, resp := getOnNewConnection(t, addr)
-	if resp.Close {
+	pinned := dial(t, addr)
+	if resp := pinned.get(t); resp.Close {
 		t.Fatal("answer before shutdown carries Connection: close, want the connection kept alive")
 	}
 
@@ -209,33 +209,30 @@ func TestRunStopsKeepingConnectionsAliveOnceShutdownBegins(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// Well within the 2s delay: the server closes the idle connection, and a
-	// new one gets its answer with Connection: close, then is closed too.
-	if err := readUntilClosed(idle, time.Second); err != nil {
-		t.Errorf("idle keep-alive connection during the shutdown delay: %v", err)
-	}
-	conn, resp := getOnNewConnection(t, addr)
-	if resp.StatusCode != http.StatusOK || !resp.Close {
-		t.Errorf("GET / during the shutdown delay = %d, Connection: close %t; want 200 and true", resp.StatusCode, resp.Close)
-	}
-	if err := readUntilClosed(conn, time.Second); err != nil {
-		t.Errorf("connection after an answer during the shutdown delay: %v", err)
+	// Within the 2s delay, on the connection kept from before and on a new
+	// one: a 200 with Connection: close, then the server closes the connection.
+	for name, conn := range map[string]connection{"kept-alive": pinned, "new": dial(t, addr)} {
+		if resp := conn.get(t); resp.StatusCode != http.StatusOK || !resp.Close {
+			t.Errorf("GET / on a %s connection during the delay = %d, Connection: close %t; want 200 and true", name, resp.StatusCode, resp.Close)
+		}
+		if err := conn.readUntilClosed(time.Second); err != nil {
+			t.Errorf("%s connection after its answer during the delay: %v", name, err)
+		}
 	}
 	if err := svc.wait(t, 5*time.Second); err != nil {
 		t.Errorf("run returned %v, want nil", err)
 	}
 }
 
-// connection is a client's TCP connection and what it has read ahead.
+// connection is a client's TCP connection to the service, and what it has
+// read ahead.
 type connection struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-// getOnNewConnection sends GET / over HTTP/1.1 on a new connection to addr,
-// which asks to keep it alive, and returns the connection and the answer,
-// its body read.
-func getOnNewConnection(t *testing.T, addr string) (connection, *http.Response) {
+// dial opens a TCP connection to addr, closed when the test ends.
+func dial(t *testing.T, addr string) connection {
 	t.Helper()
 	var d net.Dialer
 	c, err := d.DialContext(context.Background(), "tcp", addr)
@@ -243,28 +240,34 @@ func getOnNewConnection(t *testing.T, addr string) (connection, *http.Response) 
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	conn := connection{c, bufio.NewReader(c)}
-	if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr); err != nil {
-		t.Fatalf("send GET / to %s: %v", addr, err)
+	return connection{c, bufio.NewReader(c)}
+}
+
+// get sends GET / over HTTP/1.1, which asks to keep the connection alive,
+// and returns the answer, its body read.
+func (c connection) get(t *testing.T) *http.Response {
+	t.Helper()
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", c.RemoteAddr()); err != nil {
+		t.Fatalf("send GET /: %v", err)
 	}
-	resp, err := http.ReadResponse(conn.r, nil)
+	resp, err := http.ReadResponse(c.r, nil)
 	if err != nil {
-		t.Fatalf("read the answer to GET / from %s: %v", addr, err)
+		t.Fatalf("read the answer to GET /: %v", err)
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		t.Fatalf("read the body of GET / from %s: %v", addr, err)
+		t.Fatalf("read the body of GET /: %v", err)
 	}
-	return conn, resp
+	return resp
 }
 
-// readUntilClosed reads from conn and returns nil once the server closes
-// it, or an error if it sends more or keeps it open for longer than wait.
-func readUntilClosed(conn connection, wait time.Duration) error {
-	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+// readUntilClosed returns nil once the server closes the connection, or an
+// error if it sends more or keeps the connection open for longer than wait.
+func (c connection) readUntilClosed(wait time.Duration) error {
+	if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
 		return err
 	}
-	b, err := conn.r.ReadByte()
+	b, err := c.r.ReadByte()
 	switch {
 	case err == nil:
 		return fmt.Errorf("got %q, want the connection closed", b)
