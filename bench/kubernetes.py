@@ -37,7 +37,8 @@ class KubeFigures:
 def measure_kubernetes() -> KubeFigures:
     """Run the cluster tests and return their figures."""
     MEASUREMENTS.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_cluster.py", "tests/test_kube_cluster.py"]
+    tests = ["tests/test_cluster.py", "tests/test_kube_cluster.py"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests]
     result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         raise BenchError(f"the cluster tests failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
