@@ -54,7 +54,8 @@ func get(url string) error {
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
-			body, err := io.ReadAll(resp.Body)
+			var body []byte
+			body, err = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if err == nil {
 				return json.NewEncoder(os.Stdout).Encode(map[string]any{"status": resp.StatusCode, "body": string(body)})
