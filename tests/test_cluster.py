@@ -233,6 +233,7 @@ def deployments(
             assert_only_the_image_changed(base, target)
             target.apply_to_ready = timed(lambda target=target: target.apply(cluster, FIRST))
             target.address = cluster.cluster_ip(project.slug, project.slug)
+            target.wait_settled(cluster)  # on a cluster used before, the pods of an earlier run are gone
             deployed[project.id] = target
         record(apply_to_ready_seconds=round(deployed[DEFAULT.id].apply_to_ready, 1))
         yield deployed
