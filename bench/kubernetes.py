@@ -1,8 +1,9 @@
 """Kubernetes figures: time from `kubectl apply` to Ready pods, rollout duration, requests across the rollout.
 
 They come from the cluster tests themselves (tests/test_cluster.py, the same cluster, images, load
-and rollout), which write build/kubernetes-measurements.json: this module runs those tests and
-reads the file, so the benchmark and the proof share one machinery. Needs root.
+and rollout; tests/test_kube_cluster.py for the provider's up and down), which write
+build/kubernetes-measurements.json: this module runs those tests and reads the file, so the
+benchmark and the proof share one machinery. Needs root.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class KubeFigures:
 def measure_kubernetes() -> KubeFigures:
     """Run the cluster tests and return their figures."""
     MEASUREMENTS.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_cluster.py"]
+    tests = ["tests/test_cluster.py", "tests/test_kube_cluster.py"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests]
     result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         raise BenchError(f"the cluster tests failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")

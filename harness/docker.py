@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.versions import BUILDX_VERSION
 from harness.waiting import wait_for
 
 CLIENT_CHOOSER = Path(__file__).resolve().parents[1] / "scripts" / "docker-client.sh"
@@ -332,7 +333,6 @@ def stop_container(container: str, *, timeout: int = 10) -> Stop:
 
 # Pinned: the buildx release whose `remote` driver the publish tests point at their own buildkitd.
 BUILDX_MODULE = "github.com/docker/buildx"
-BUILDX_VERSION = "v0.38.2"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
 
 

@@ -1,34 +1,36 @@
-"""Drive the real single-node cluster of scripts/kube-cluster.sh: kubectl, images, load through a Service.
+"""Drive a real Kubernetes cluster: kubectl, images, load from a pod inside the cluster.
 
-The tests and the benchmark share these helpers. Every request goes to a ClusterIP or a pod IP
-inside the ranges that the script gives its own Service network and pod bridge, from the node
-itself; every wait and every load loop is bounded in time and count.
+The cluster is the one KUBECONFIG names (kind, k3d, a managed cluster, or one started with
+`scripts/kube-cluster.sh up`); without KUBECONFIG, scripts/kube-cluster.sh starts one. Images go
+to the nodes with the command in KUBE_IMAGE_LOADER (the image is appended: `kind load
+docker-image`, `k3d image import`), by default `scripts/kube-cluster.sh load`. Every request is
+sent by harness/loadclient running in a pod, to a Service's ClusterIP or a pod IP, so that what
+is proven is the cluster's own routing. Every wait and every load is bounded in time.
+The tests and the benchmark share these helpers.
 """
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
+import itertools
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.load import Outcome
-from harness.waiting import wait_for
-
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kube-cluster.sh"
-# The address ranges that the script gives its Services and its pod bridge: the only targets of traffic.
-SERVICE_NETWORK = ipaddress.ip_network("10.214.0.0/24")
-POD_NETWORK = ipaddress.ip_network("10.213.0.0/24")
-KUBE_VERSION = re.search(r"^readonly KUBE_VERSION=(\S+)$", SCRIPT.read_text(encoding="utf-8"), re.M)[1]  # type: ignore[index]
+LOAD_CLIENT = Path(__file__).resolve().parent / "loadclient"  # its Dockerfile and Go source
+IMAGE_LOADER = "KUBE_IMAGE_LOADER"  # the environment variable naming the image loader
+# Timings of the cluster tests, for the benchmark report; never asserted.
+MEASUREMENTS = SCRIPT.parents[1] / "build" / "kubernetes-measurements.json"
 
 
 class KubernetesError(RuntimeError):
@@ -43,46 +45,61 @@ def script(*args: str, timeout: float = 3600) -> str:
     return result.stdout
 
 
+def image_loader() -> tuple[str, ...]:
+    """The command that copies a local image to the nodes (the image appended): KUBE_IMAGE_LOADER, else the script's."""
+    given = os.environ.get(IMAGE_LOADER, "").strip()
+    return tuple(shlex.split(given)) if given else ("bash", str(SCRIPT), "load")
+
+
 @dataclass(frozen=True)
 class Cluster:
-    """A running cluster: the environment lines that `kube-cluster.sh up` printed."""
+    """A running cluster: its kubeconfig, the kubectl that talks to it, and how images reach its nodes."""
 
     kubeconfig: str
-    bin_dir: str
+    kubectl_path: str
+    loader: tuple[str, ...] = field(default_factory=image_loader)
 
     @classmethod
-    def up(cls) -> Cluster:
-        """Start the cluster (building or reusing the binaries) and read the lines it prints."""
-        exports = dict(re.findall(r"^export (\w+)=(\S+)$", script("up"), re.M))
-        return cls(kubeconfig=exports["KUBECONFIG"], bin_dir=exports["PATH"].split(":")[0])
+    def given(cls) -> Cluster | None:
+        """The cluster that KUBECONFIG names, with kubectl from PATH; None without KUBECONFIG."""
+        kubeconfig = os.environ.get("KUBECONFIG", "")
+        if not kubeconfig:
+            return None
+        kubectl = shutil.which("kubectl")
+        if not kubectl:
+            raise KubernetesError("KUBECONFIG is set but kubectl is not on PATH")
+        return cls(kubeconfig=kubeconfig, kubectl_path=kubectl)
 
-    @staticmethod
-    def build() -> None:
-        """Build the binaries, or find them in the cache."""
+    @classmethod
+    def start(cls) -> Cluster:
+        """Start the cluster of scripts/kube-cluster.sh (building or reusing its binaries); read the lines it prints."""
         script("build")
+        exports = dict(re.findall(r"^export (\w+)=(\S+)$", script("up"), re.M))
+        return cls(kubeconfig=exports["KUBECONFIG"], kubectl_path=exports["PATH"].split(":")[0] + "/kubectl")
 
     @staticmethod
-    def down() -> None:
-        """Stop the cluster and undo its host changes."""
+    def stop() -> None:
+        """Stop the cluster of scripts/kube-cluster.sh and undo its host changes."""
         script("down", timeout=300)
 
-    @staticmethod
-    def load(image: str) -> None:
-        """Copy a local Docker image into the node's image store."""
-        script("load", image, timeout=300)
+    def load(self, image: str) -> None:
+        """Copy a local Docker image to the cluster's nodes."""
+        result = subprocess.run([*self.loader, image], capture_output=True, text=True, timeout=600, check=False)
+        if result.returncode != 0:
+            raise KubernetesError(f"{shlex.join([*self.loader, image])} exited {result.returncode}:\n{result.stderr}")
 
     def kubectl(
         self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against the cluster; raise with its output when check is on and it fails."""
         result = subprocess.run(
-            [f"{self.bin_dir}/kubectl", *args],
+            [self.kubectl_path, *args],
             input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
-            env={**os.environ, "KUBECONFIG": self.kubeconfig},
+            env=self.env,
         )
         if check and result.returncode != 0:
             raise KubernetesError(
@@ -90,9 +107,18 @@ class Cluster:
             )
         return result
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a kubectl for this cluster."""
+        return {**os.environ, "KUBECONFIG": self.kubeconfig}
+
     def get(self, *args: str) -> dict[str, Any]:
         """Return `kubectl get ... -o json`."""
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def server_version(self) -> str:
+        """The API server's version, such as v1.34.4."""
+        return str(json.loads(self.kubectl("version", "-o", "json").stdout)["serverVersion"]["gitVersion"])
 
     def apply_kustomization(self, directory: Path) -> subprocess.CompletedProcess[str]:
         """Apply a kustomization directory as a user would: `kubectl apply -k`."""
@@ -116,18 +142,34 @@ class Cluster:
         )
 
     def cluster_ip(self, namespace: str, service: str) -> str:
-        """Return the Service's ClusterIP, checked to lie in the cluster's own Service range."""
-        address = self.get("service", "-n", namespace, service)["spec"]["clusterIP"]
-        return own_address(address)
+        """Return the Service's ClusterIP."""
+        return str(self.get("service", "-n", namespace, service)["spec"]["clusterIP"])
 
-    def wait_serving(self, namespace: str, deployment: str, address: str, port: int, version: str) -> bool:
-        """Wait until every Ready pod of the Deployment runs the version and the Service answers only with it."""
+    def wait_endpoints(self, namespace: str, service: str, pods: set[str], *, timeout: float = 60) -> bool:
+        """Wait until the Service's ready endpoints are exactly the named pods."""
 
         def settled() -> bool:
-            replies = [get_json(address, port, "/") for _ in range(12)]
-            return all(reply is not None and reply.get("version") == version for reply in replies)
+            slices = self.get("endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}")
+            ready = {
+                endpoint.get("targetRef", {}).get("name")
+                for item in slices["items"]
+                for endpoint in item.get("endpoints") or []
+                if endpoint.get("conditions", {}).get("ready")
+            }
+            return ready == pods
 
-        return wait_for(settled, timeout=60, interval=0.5)
+        return wait_until(settled, timeout)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    """Poll condition until it holds or timeout seconds pass; tell whether it held."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
 
 
 def pod_ready(pod: Mapping[str, Any]) -> bool:
@@ -136,143 +178,216 @@ def pod_ready(pod: Mapping[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def own_address(address: str) -> str:
-    """Return the address if it is a ClusterIP or pod IP of this cluster; refuse any other target."""
-    ip = ipaddress.ip_address(address)
-    if ip not in SERVICE_NETWORK and ip not in POD_NETWORK:
-        raise KubernetesError(f"{address} is outside the cluster's own Service and pod networks")
-    return address
+# --- Requests from a pod inside the cluster ---------------------------------------------------
+
+_names = itertools.count(1)
 
 
-def get_json(address: str, port: int, path: str, *, timeout: float = 2) -> dict[str, Any] | None:
-    """GET path on a fresh connection to a cluster address; the JSON body of a 200, else None."""
-    conn = http.client.HTTPConnection(own_address(address), port, timeout=timeout)
+def client_pod(name: str, namespace: str, image: str, args: Sequence[str], restart: str) -> dict[str, Any]:
+    """A pod of the load client, admitted under the restricted Pod Security Standard."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": "gss-loadclient"}},
+        "spec": {
+            "restartPolicy": restart,
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "loadclient",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": list(args),
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                    "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def fetch(cluster: Cluster, namespace: str, image: str, url: str) -> tuple[int, str]:
+    """GET url from a pod inside the cluster (retried by the client until an answer); return the status and body."""
+    name = f"fetch-{next(_names)}-{os.getpid()}"
+    manifest = client_pod(name, namespace, image, ["get", url], "Never")
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
     try:
-        conn.request("GET", path, headers={"Connection": "close"})
-        response = conn.getresponse()
-        body = response.read()
-        return json.loads(body) if response.status == 200 else None
-    except (OSError, http.client.HTTPException, json.JSONDecodeError):
-        return None
+        done = cluster.kubectl(
+            "wait",
+            "-n",
+            namespace,
+            f"pod/{name}",
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=90s",
+            check=False,
+            timeout=100,
+        )
+        logs = cluster.kubectl("logs", "-n", namespace, name, check=False).stdout
+        if done.returncode != 0:
+            raise KubernetesError(f"GET {url} from pod {name} did not succeed: {done.stderr}{logs}")
+        answer = json.loads(logs.strip().splitlines()[-1])
+        return int(answer["status"]), str(answer["body"])
     finally:
-        conn.close()
+        cluster.kubectl("delete", "pod", "-n", namespace, name, "--wait=false", "--ignore-not-found", check=False)
 
 
-def get_text(address: str, port: int, path: str, *, timeout: float = 2) -> tuple[int, str]:
-    """GET path on a fresh connection to a cluster address; return the status and body."""
-    conn = http.client.HTTPConnection(own_address(address), port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Connection": "close"})
-        response = conn.getresponse()
-        return response.status, response.read().decode("utf-8", errors="replace")
-    finally:
-        conn.close()
+def wall(stamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-# --- Load through a Service ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Failure:
+    """A request that got no good answer: when (seconds since the epoch) and how."""
+
+    at: float
+    error: str
 
 
-class ServiceLoad:
-    """Send GET / back to back from many clients to a ClusterIP, one connection per request, keeping every outcome.
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load from inside the cluster got: good answers by version, and every failure."""
 
-    kube-proxy balances connections, not requests: a new connection per request lets each one
-    be routed afresh, as the pods come and go. Bounded: each client stops after max_requests or
-    max_seconds, whichever comes first, or when stopped.
+    started: float  # seconds since the epoch
+    served: int
+    failed: list[Failure]
+    failed_count: int  # may exceed len(failed): the client prints a bounded number
+    versions: dict[str, int]
+
+
+class PodLoad:
+    """GET / back to back from clients in a pod inside the cluster, through a Service, until stopped.
+
+    kube-proxy (or the cluster's Service implementation) balances connections, not requests:
+    with keep_alive off every request opens a new connection, routed afresh as pods come and
+    go; with it on each client reuses its connection, as proxies and meshes do. Bounded: the
+    client stops by itself after max_seconds.
     """
 
     def __init__(
-        self, address: str, port: int, *, clients: int, max_requests: int = 20000, max_seconds: float = 240
+        self,
+        cluster: Cluster,
+        namespace: str,
+        image: str,
+        *,
+        url: str,
+        name: str,
+        clients: int,
+        keep_alive: bool = False,
+        max_seconds: int = 240,
     ) -> None:
-        """Prepare clients threads that will GET / on address:port."""
-        self.address = own_address(address)
-        self.port = port
-        self.max_requests = max_requests
-        self.deadline = 0.0
-        self.max_seconds = max_seconds
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._outcomes: list[Outcome] = []
-        self._threads = [threading.Thread(target=self._work, args=(n,), daemon=True) for n in range(clients)]
+        """Prepare the pod."""
+        self.cluster = cluster
+        self.namespace = namespace
+        self.pod = f"load-{next(_names)}-{os.getpid()}"
+        args = ["load", f"-url={url}", f"-name={name}", f"-clients={clients}", f"-max-seconds={max_seconds}"]
+        if keep_alive:
+            args.append("-keepalive")
+        self.manifest = client_pod(self.pod, namespace, image, args, "Never")
+        self.lines: list[str] = []
+        self._started = threading.Event()
+        self._logs: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
 
-    def __enter__(self) -> ServiceLoad:
-        """Start sending."""
-        self.deadline = time.monotonic() + self.max_seconds
-        for thread in self._threads:
-            thread.start()
+    def __enter__(self) -> PodLoad:
+        """Start the pod and wait until its clients send (after a first good answer)."""
+        self.cluster.kubectl("apply", "-f", "-", stdin=json.dumps(self.manifest))
+        try:
+            self.cluster.kubectl(
+                "wait", "-n", self.namespace, f"pod/{self.pod}", "--for=condition=Ready", "--timeout=90s", timeout=100
+            )
+            self._logs = subprocess.Popen(
+                [self.cluster.kubectl_path, "logs", "-f", "-n", self.namespace, self.pod],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.cluster.env,
+            )
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+            if not self._started.wait(90):
+                raise KubernetesError(f"load pod {self.pod} got no good answer in 90s: {self.lines[-5:]}")
+        except BaseException:
+            self._delete()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Stop, if not done yet."""
-        self.stop()
+        if self._logs is not None and self._logs.poll() is None:
+            self.stop()
 
-    def _work(self, number: int) -> None:
-        for _ in range(self.max_requests):
-            if self._stop.is_set() or time.monotonic() > self.deadline:
-                return
-            sent = time.monotonic()
-            conn = http.client.HTTPConnection(self.address, self.port, timeout=10)
+    def _read(self) -> None:
+        stream = self._logs.stdout if self._logs is not None else None
+        for line in stream or ():
+            self.lines.append(line)
+            if line.startswith('{"started"'):
+                self._started.set()
+
+    def _delete(self) -> None:
+        self.cluster.kubectl("delete", "pod", "-n", self.namespace, self.pod, "--wait=true", timeout=90, check=False)
+
+    def stop(self) -> LoadResult:
+        """Stop the clients (SIGTERM: the pod is deleted), let the requests in flight finish, and read the result."""
+        self._delete()
+        if self._logs is not None:
             try:
-                conn.request("GET", "/", headers={"Connection": "close"})
-                response = conn.getresponse()
-                outcome = Outcome(number, sent, response.status, response.read(), None)
-            except (OSError, http.client.HTTPException) as err:
-                outcome = Outcome(number, sent, None, b"", f"{type(err).__name__}: {err}")
-            finally:
-                conn.close()
-            with self._lock:
-                self._outcomes.append(outcome)
+                self._logs.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._logs.kill()
+                self._logs.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(10)
+        return self.result()
 
-    def stop(self, timeout: float = 30) -> list[Outcome]:
-        """Stop sending, wait for the requests in flight, and return every outcome."""
-        self._stop.set()
-        end = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, end - time.monotonic()))
-        if any(thread.is_alive() for thread in self._threads):
-            raise KubernetesError(f"load clients still busy {timeout}s after stopping")
-        return self.outcomes()
-
-    def outcomes(self) -> list[Outcome]:
-        """Return the outcomes so far."""
-        with self._lock:
-            return list(self._outcomes)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Every response of a load, checked: served (200 with the expected body) or failed, and the versions seen."""
-
-    served: int
-    failed: list[Outcome]
-    versions: dict[str, int]
-
-
-def check_responses(outcomes: Sequence[Outcome], name: str, versions: set[str]) -> Verdict:
-    """Check each response: status 200 and a JSON body naming the service and one of the expected versions."""
-    served = 0
-    failed: list[Outcome] = []
-    seen: dict[str, int] = {}
-    for outcome in outcomes:
-        body: Any = None
-        if outcome.status == 200:
+    def result(self) -> LoadResult:
+        """Parse the client's lines."""
+        records = []
+        for line in self.lines:
             try:
-                body = json.loads(outcome.body)
+                records.append(json.loads(line))
             except json.JSONDecodeError:
-                body = None
-        if isinstance(body, dict) and body.get("name") == name and body.get("version") in versions:
-            served += 1
-            seen[body["version"]] = seen.get(body["version"], 0) + 1
-        else:
-            failed.append(outcome)
-    return Verdict(served, failed, seen)
+                continue
+        summary = next((r for r in reversed(records) if "served" in r), None)
+        started = next((r["started"] for r in records if "started" in r), None)
+        if summary is None or started is None:
+            raise KubernetesError(f"load pod {self.pod} ended without its summary: {''.join(self.lines[-10:])}")
+        failed = [Failure(wall(r["failed"]), r["error"]) for r in records if "failed" in r and "served" not in r]
+        return LoadResult(wall(started), summary["served"], failed, summary["failed"], summary["versions"])
 
 
-@contextmanager
-def under_load(address: str, port: int, *, clients: int) -> Iterator[ServiceLoad]:
-    """Run a ServiceLoad for a with block, waiting first until it has answers."""
-    with ServiceLoad(address, port, clients=clients) as load:
-        wait_for(lambda: len(load.outcomes()) >= clients, timeout=10)
-        yield load
+def loss_timeline(cluster: Cluster, namespace: str, failed: Sequence[Failure], start: float) -> str:
+    """The failed requests and the namespace's events, in seconds from start (epoch seconds): where each loss falls."""
+    lines = []
+    buckets: dict[tuple[float, str], int] = {}
+    for failure in failed:
+        how = re.sub(r"\d+\.\d+\.\d+\.\d+:\d+", "ADDR", failure.error)[:90]
+        key = (round(failure.at - start, 1), how)
+        buckets[key] = buckets.get(key, 0) + 1
+    lines += [f"{at:+7.1f}s request x{count} {how}" for (at, how), count in sorted(buckets.items())]
+    for event in cluster.get("events", "-n", namespace)["items"]:
+        stamp = event.get("eventTime") or event.get("lastTimestamp") or event.get("firstTimestamp")
+        if not stamp:
+            continue
+        at = wall(stamp) - start
+        if at > -30:
+            name = event["involvedObject"].get("name", "")
+            lines.append(f"{at:+7.1f}s event {event['reason']} {name}: {event.get('message', '')[:100]}")
+    return "\n".join(sorted(lines, key=lambda line: float(line.split("s ", 1)[0])))
+
+
+def record(**values: float | int | str) -> None:
+    """Add figures to build/kubernetes-measurements.json for the benchmark report."""
+    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(MEASUREMENTS.read_text(encoding="utf-8")) if MEASUREMENTS.exists() else {}
+    MEASUREMENTS.write_text(json.dumps({**figures, **values}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def timed(action: Callable[[], object]) -> float:

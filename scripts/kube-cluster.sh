@@ -18,11 +18,13 @@
 # cgroups, sysctls and directories.
 set -euo pipefail
 
-# 1.34: the newest line whose kubelet still runs on cgroup v1 without extra flags, and it has the
-# preStop sleep action the generated Deployment uses.
-readonly KUBE_VERSION=v1.34.4
-# The etcd release that Kubernetes 1.34 is tested with.
-readonly ETCD_VERSION=v3.6.5
+# Pins from versions.json: Kubernetes 1.34, the newest line whose kubelet still runs on cgroup v1
+# without extra flags, and it has the preStop sleep action the generated Deployment uses; the etcd
+# release that Kubernetes 1.34 is tested with.
+pin() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["version"])' "$(dirname "$0")/../versions.json" "$1"; }
+KUBE_VERSION="$(pin kubernetes)"
+ETCD_VERSION="$(pin etcd)"
+readonly KUBE_VERSION ETCD_VERSION
 readonly KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 cache_root="${KUBE_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/go-scratch-service}"
@@ -150,7 +152,7 @@ wait_until() {
   done
 }
 
-# record_host notes what `down` must restore: sysctls, nft tables and which directories existed.
+# record_host notes what `down` must restore: sysctls, nft tables and chains, which directories existed.
 record_host() {
   local name dir
   mkdir -p "$STATE/host"
@@ -158,6 +160,7 @@ record_host() {
     [[ -e "/proc/sys/${name//.//}" ]] && printf '%s=%s\n' "$name" "$(sysctl -n "$name")"
   done >"$STATE/host/sysctls"
   nft list tables >"$STATE/host/nft-tables"
+  nft_chains >"$STATE/host/nft-chains"
   for dir in "${HOST_DIRS[@]}"; do [[ -e "$dir" ]] && echo "$dir"; done >"$STATE/host/dirs"
   ls /run/netns 2>/dev/null >"$STATE/host/netns" || true
 }
@@ -474,8 +477,35 @@ stop_tasks() {
   done
 }
 
+# nft_chains prints every nft chain as "FAMILY TABLE CHAIN", one a line.
+nft_chains() {
+  nft list chains 2>/dev/null | awk '$1 == "table" { family = $2; table = $3 } $1 == "chain" { print family, table, $2 }'
+}
+
+# nft_chain_is_empty FAMILY TABLE CHAIN tells whether the chain holds no rule.
+nft_chain_is_empty() {
+  ! nft list chain "$@" 2>/dev/null | grep -vqE '^[[:space:]]*(table |chain |type |policy |\}|$)'
+}
+
+# clean_nft_chains deletes, in the nft tables that were there before `up`, the chains that were not,
+# when no rule is left in them: iptables-nft creates the base chains (INPUT, OUTPUT, ...) of an
+# existing table on first use, and kubelet's and kube-proxy's rules put some there.
+clean_nft_chains() {
+  local family table chain
+  [[ -f "$STATE/host/nft-chains" ]] || return 0
+  nft_chains | { grep -vxFf "$STATE/host/nft-chains" || true; } | while read -r family table chain; do
+    grep -qE "^table $family $table( |\{|$)" "$STATE/host/nft-tables" || continue
+    if nft_chain_is_empty "$family" "$table" "$chain"; then
+      nft delete chain "$family" "$table" "$chain" 2>/dev/null || true
+    else
+      log "left nft chain $family $table $chain in place: it holds rules that are not this cluster's"
+    fi
+  done
+}
+
 # clean_firewall removes, for IPv4 and IPv6, every rule jumping to a KUBE-* or CNI-* chain or
-# carrying this script's comment, then those chains, then the nft tables that were not there before.
+# carrying this script's comment, then those chains, then the nft chains and tables that were not
+# there before.
 clean_firewall() {
   local family table rule chain
   for family in iptables ip6tables; do
@@ -493,6 +523,7 @@ clean_firewall() {
       done
     done
   done
+  clean_nft_chains
   if [[ -f "$STATE/host/nft-tables" ]]; then
     nft list tables | { grep -vxFf "$STATE/host/nft-tables" || true; } | while read -r _ family table; do
       nft delete table "$family" "$table" 2>/dev/null || true

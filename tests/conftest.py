@@ -18,6 +18,9 @@ from harness.tools import file_lock, require_tool, standin_builder, structure_te
 
 # Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+# Go builds that ignore the project's folder: each test bakes into a new temporary folder, and without
+# -trimpath the build cache keys a vendored package by its directory, so every test rebuilt vendor/.
+os.environ["GOFLAGS"] = " ".join([os.environ.get("GOFLAGS", ""), "-trimpath"]).strip()
 
 # The fixtures that need a tier's tool, and the marker a test using them must carry (CONTRIBUTING.md):
 # a test without it would land in the unit tier, which has no Docker engine and no Node.

@@ -1,29 +1,28 @@
-"""Kubernetes for real: the generated base on a real single-node cluster keeps its promises.
+"""Kubernetes for real: the generated base on a real cluster keeps its promises.
 
-scripts/kube-cluster.sh starts etcd, the API server, controller manager, scheduler, kubelet and
-kube-proxy (built from the Go module proxy) on containerd, runc and the CNI bridge plugin, once
-for this module. Two generated projects are built into images with Docker and loaded into the
-node: the default one, and a vendored one with Prometheus metrics. Each is deployed as its README
-says (`kustomize edit set image`, then `kubectl apply -k deploy/kubernetes`), into the namespace
-of the base, which enforces the restricted Pod Security Standard.
+The cluster is the one KUBECONFIG names (then this module never starts one); without it,
+scripts/kube-cluster.sh starts a single-node cluster for this module and stops it afterwards
+(that script's own promise, that `down` restores the host, is tests/test_kube_cluster.py's).
+Two generated projects are built into images with Docker and copied to the nodes with the
+image loader (KUBE_IMAGE_LOADER, by default `scripts/kube-cluster.sh load`). Each is deployed as
+its README says (`kustomize edit set image`, then `kubectl apply -k deploy/kubernetes`), into the
+namespace of the base, which enforces the restricted Pod Security Standard.
 
-The tests then run in file order on that one cluster, each leaving the default deployment Ready
-for the next: admission refuses a pod missing one restricted setting; a rolling update under load
-through the Service loses no request; deleting a pod under load loses none and its logs show the
-drain; `kubectl drain` stops at the PodDisruptionBudget; the same rollout without the drain (no
-preStop sleep, SHUTDOWN_DELAY=0) loses requests, the control that shows the load can see a loss.
-Last, `kube-cluster.sh down` stops every process and the host is as it was.
+Every request comes from harness/loadclient in a pod of that namespace, through the Service's
+ClusterIP: the cluster's own Service routing is what is proven. Each test sets up the state it
+needs and leaves the default deployment Ready, so any one runs alone: admission refuses a pod
+missing one restricted setting; a rolling update under load (with and without keep-alive
+clients) loses no request; deleting a pod under load loses none and its logs show the drain;
+`kubectl drain` stops at the PodDisruptionBudget; the same rollout without the drain (no preStop
+sleep, SHUTDOWN_DELAY=0) loses requests, the control that shows the load can see a loss.
 
-Traffic goes only from the node to ClusterIPs and pod IPs of the cluster's own networks; every
-load is bounded. Timings are written to build/kubernetes-measurements.json (reported by
-`python -m bench.run --kubernetes`), never asserted.
+Every load is bounded. Timings are written to build/kubernetes-measurements.json, never asserted.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -36,21 +35,17 @@ import yaml
 
 from harness.docker import build_image, remove_images
 from harness.kubernetes import (
-    KUBE_VERSION,
+    LOAD_CLIENT,
     Cluster,
     KubernetesError,
-    alive,
-    check_responses,
-    cluster_pids,
-    get_json,
-    get_text,
-    host_snapshot,
-    listening_sockets,
-    own_address,
+    LoadResult,
+    PodLoad,
+    fetch,
+    loss_timeline,
+    record,
     timed,
-    under_load,
 )
-from harness.project import TEMPLATE_DIR, bake_with
+from harness.project import bake_with
 from harness.tools import require_tool, run
 from harness.waiting import wait_for
 
@@ -64,10 +59,9 @@ pytestmark = [
 CLIENTS = 16  # concurrent clients of the load through the Service
 FIRST, SECOND = "1.0.0", "1.1.0"  # the image versions of the rolling updates
 REPLICAS = 2
-DAEMONS = 7  # containerd, etcd, apiserver, controller manager, scheduler, kubelet, kube-proxy
 SERVICE_PORT = 80
 IMAGE_PREFIX = "gss-kube-test-"
-MEASUREMENTS = TEMPLATE_DIR / "build" / "kubernetes-measurements.json"
+LOAD_CLIENT_IMAGE = f"{IMAGE_PREFIX}loadclient:1"
 POD_SECURITY = 'violates PodSecurity "restricted:latest"'
 
 
@@ -98,59 +92,42 @@ def image(project: Project, version: str) -> str:
     return f"{IMAGE_PREFIX}{project.slug}:{version}"
 
 
-def record(**values: float | int | str) -> None:
-    """Add figures to build/kubernetes-measurements.json for the benchmark report."""
-    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
-    figures = json.loads(MEASUREMENTS.read_text(encoding="utf-8")) if MEASUREMENTS.exists() else {}
-    MEASUREMENTS.write_text(json.dumps({**figures, **values}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 # --- The cluster, once for the module ----------------------------------------------------------
 
 
-@dataclass
-class ClusterRun:
-    """The module's cluster, with the host as it was before `up`."""
-
-    cluster: Cluster
-    before: dict[str, frozenset[str]]
-    stopped: bool = False
-
-    def down(self) -> None:
-        """Tear the cluster down, once."""
-        if not self.stopped:
-            self.stopped = True
-            Cluster.down()
-
-
 @pytest.fixture(scope="module")
-def cluster_run() -> Iterator[ClusterRun]:
-    """Start the cluster (root needed: under CI=true a failure, elsewhere a skip); tear it down afterwards."""
+def cluster() -> Iterator[Cluster]:
+    """The cluster KUBECONFIG names; without it, scripts/kube-cluster.sh's (root needed), started and stopped here."""
+    given = Cluster.given()
+    if given is not None:
+        record(kubernetes_version=given.server_version())
+        yield given
+        return
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":
-            pytest.fail("the cluster tests need root")
-        pytest.skip("the cluster tests need root")
-    before = host_snapshot()
+            pytest.fail("without KUBECONFIG the cluster tests start scripts/kube-cluster.sh, which needs root")
+        pytest.skip("without KUBECONFIG the cluster tests start scripts/kube-cluster.sh, which needs root")
     try:
-        build = timed(Cluster.build)
-        start = time.monotonic()
-        cluster = Cluster.up()
-        up = time.monotonic() - start
+        started = Cluster.start()
     except KubernetesError as err:
-        Cluster.down()
+        Cluster.stop()
         pytest.fail(str(err))
-    record(kubernetes_version=KUBE_VERSION, build_seconds=round(build, 1), cluster_up_seconds=round(up, 1))
-    run_ = ClusterRun(cluster, before)
-    yield run_
-    run_.down()
+    try:
+        record(kubernetes_version=started.server_version())
+        yield started
+    finally:
+        Cluster.stop()
 
 
 @pytest.fixture(scope="module")
-def cluster(cluster_run: ClusterRun) -> Cluster:
-    """The running cluster."""
-    if cluster_run.stopped:
-        pytest.fail("the cluster was already torn down")
-    return cluster_run.cluster
+def load_client(cluster: Cluster, golang_image: str) -> Iterator[str]:
+    """The image of harness/loadclient, built and copied to the nodes."""
+    build_image(LOAD_CLIENT, LOAD_CLIENT_IMAGE, build_args={"GOLANG_IMAGE": golang_image}, network="none")
+    try:
+        cluster.load(LOAD_CLIENT_IMAGE)
+        yield LOAD_CLIENT_IMAGE
+    finally:
+        remove_images(LOAD_CLIENT_IMAGE)
 
 
 # --- The projects, built, loaded and deployed --------------------------------------------------
@@ -164,6 +141,7 @@ class Deployed:
     directory: Path  # the generated project
     address: str  # the Service's ClusterIP
     apply_to_ready: float
+    client: str  # the load client's image
     images: dict[str, str] = field(default_factory=dict)  # version -> local image
 
     @property
@@ -176,6 +154,11 @@ class Deployed:
         """The label selector of the project's pods."""
         return f"app.kubernetes.io/name={self.project.slug}"
 
+    @property
+    def url(self) -> str:
+        """GET / through the Service."""
+        return f"http://{self.address}:{SERVICE_PORT}/"
+
     def kustomize_set_image(self, version: str) -> None:
         """Point the base at one version of the image, as the README tells users."""
         name = self.project.slug
@@ -184,9 +167,52 @@ class Deployed:
             cwd=self.directory / "deploy" / "kubernetes",
         )
 
+    def apply(self, cluster: Cluster, version: str) -> None:
+        """Apply the base with the image of version, and wait until the rollout is complete."""
+        self.kustomize_set_image(version)
+        cluster.apply_kustomization(self.directory / "deploy" / "kubernetes")
+        cluster.wait_rollout(self.namespace, self.project.slug)
+
+    def running_version(self, cluster: Cluster) -> str:
+        """The version that every Ready pod runs (fails if they differ)."""
+        versions = {tag: version for version, tag in self.images.items()}
+        running = {versions.get(pod["spec"]["containers"][0]["image"], "?") for pod in self.ready_pods(cluster)}
+        (version,) = running
+        return version
+
+    def ready_pods(self, cluster: Cluster) -> list[dict[str, Any]]:
+        """The Ready pods of the Deployment."""
+        return cluster.ready_pods(self.namespace, self.selector)
+
+    def load(self, cluster: Cluster, *, keep_alive: bool = False) -> PodLoad:
+        """A load through the Service from a pod in the namespace."""
+        return PodLoad(
+            cluster,
+            self.namespace,
+            self.client,
+            url=self.url,
+            name=self.project.slug,
+            clients=CLIENTS,
+            keep_alive=keep_alive,
+        )
+
+    def wait_settled(self, cluster: Cluster) -> None:
+        """Wait until stopping pods are gone and the Service's endpoints are the Ready pods; let proxies follow."""
+
+        def only_ready() -> bool:
+            pods = cluster.get("pods", "-n", self.namespace, "-l", self.selector)["items"]
+            return len(pods) == len(self.ready_pods(cluster))
+
+        assert wait_for(only_ready, timeout=90, interval=0.5), "pods still stopping after 90 s"
+        pods = {pod["metadata"]["name"] for pod in self.ready_pods(cluster)}
+        assert cluster.wait_endpoints(self.namespace, self.project.slug, pods), pods
+        time.sleep(2)  # Service proxies program an endpoint change within about a second
+
 
 @pytest.fixture(scope="module")
-def deployments(cluster: Cluster, golang_image: str, cookies_session: Any) -> Iterator[dict[str, Deployed]]:
+def deployments(
+    cluster: Cluster, golang_image: str, cookies_session: Any, load_client: str
+) -> Iterator[dict[str, Deployed]]:
     """Bake, build and load each project's images, then apply its base with only the image changed."""
     built: list[str] = []
     deployed: dict[str, Deployed] = {}
@@ -201,17 +227,13 @@ def deployments(cluster: Cluster, golang_image: str, cookies_session: Any) -> It
                 built.append(tag)
                 cluster.load(tag)
                 images[version] = tag
-            target = Deployed(project, directory, "", 0.0, images)
+            target = Deployed(project, directory, "", 0.0, load_client, images)
             base = (directory / "deploy" / "kubernetes" / "kustomization.yaml").read_text(encoding="utf-8")
             target.kustomize_set_image(FIRST)
             assert_only_the_image_changed(base, target)
-            start = time.monotonic()
-            cluster.apply_kustomization(directory / "deploy" / "kubernetes")
-            cluster.wait_rollout(project.slug, project.slug)
-            target.apply_to_ready = time.monotonic() - start
+            target.apply_to_ready = timed(lambda target=target: target.apply(cluster, FIRST))
             target.address = cluster.cluster_ip(project.slug, project.slug)
-            # kube-proxy programs a new Service about a second after its pods are Ready: poll.
-            assert cluster.wait_serving(project.slug, project.slug, target.address, SERVICE_PORT, FIRST)
+            target.wait_settled(cluster)  # on a cluster used before, the pods of an earlier run are gone
             deployed[project.id] = target
         record(apply_to_ready_seconds=round(deployed[DEFAULT.id].apply_to_ready, 1))
         yield deployed
@@ -246,27 +268,26 @@ def test_base_runs_ready_pods_that_serve_in_a_restricted_namespace(
     target = deployments[project.id]
     labels = cluster.get("namespace", target.namespace)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    pods = cluster.ready_pods(target.namespace, target.selector)
+    pods = target.ready_pods(cluster)
     assert len(pods) == REPLICAS, [pod["metadata"]["name"] for pod in pods]
-    for pod in pods:
-        assert pod["spec"]["containers"][0]["image"] == target.images[FIRST]
-    assert get_json(target.address, SERVICE_PORT, "/") == {"name": project.slug, "version": FIRST}
+    version = target.running_version(cluster)
+    status, body = fetch(cluster, target.namespace, target.client, target.url)
+    assert (status, json.loads(body)) == (200, {"name": project.slug, "version": version})
 
 
-def metrics_endpoint(cluster: Cluster, target: Deployed) -> tuple[str, int]:
+def metrics_url(cluster: Cluster, target: Deployed) -> str:
     """Where /metrics is served: a container port named "metrics" on a pod, else the Service."""
-    (pod, *_) = cluster.ready_pods(target.namespace, target.selector)
+    (pod, *_) = target.ready_pods(cluster)
     for port in pod["spec"]["containers"][0].get("ports", []):
         if port.get("name") == "metrics":
-            return own_address(pod["status"]["podIP"]), int(port["containerPort"])
-    return target.address, SERVICE_PORT
+            return f"http://{pod['status']['podIP']}:{port['containerPort']}/metrics"
+    return f"{target.url}metrics"
 
 
 def test_metrics_variant_serves_prometheus_metrics(cluster: Cluster, deployments: dict[str, Deployed]) -> None:
     """The vendored + metrics service answers /metrics with Prometheus text on the cluster."""
     target = deployments[VENDORED_METRICS.id]
-    address, port = metrics_endpoint(cluster, target)
-    status, body = get_text(address, port, "/metrics")
+    status, body = fetch(cluster, target.namespace, target.client, metrics_url(cluster, target))
     assert status == 200
     assert "# TYPE go_goroutines gauge" in body
 
@@ -392,52 +413,58 @@ def test_deployment_missing_one_restricted_setting_gets_no_pod(cluster: Cluster,
 
 @dataclass(frozen=True)
 class Rollout:
-    """One rolling update under load: how long it took and every response."""
+    """One rolling update under load: how long it took and what the load got."""
 
     seconds: float
-    served: int
-    failed: list[Any]
-    versions: dict[str, int]
+    load: LoadResult
+    start: float  # seconds since the epoch the change was applied
 
 
-def rollout_under_load(cluster: Cluster, target: Deployed, apply: Callable[[], object], old: str, new: str) -> Rollout:
-    """Apply a change under load, wait for the rollout and for the Service to answer only the new version."""
-    with under_load(target.address, SERVICE_PORT, clients=CLIENTS) as load:
-        start = time.monotonic()
+def other_version(target: Deployed, cluster: Cluster) -> tuple[str, str]:
+    """The version running now and the one to roll to."""
+    old = target.running_version(cluster)
+    (new,) = [version for version in target.project.versions if version != old]
+    return old, new
+
+
+def rollout_under_load(
+    cluster: Cluster, target: Deployed, apply: Callable[[], object], *, keep_alive: bool = False
+) -> Rollout:
+    """Apply a change under load, wait for the rollout and for the Service to route to the new pods only."""
+    with target.load(cluster, keep_alive=keep_alive) as load:
+        start = time.time()
         apply()
         cluster.wait_rollout(target.namespace, target.project.slug)
-        seconds = time.monotonic() - start
-        assert cluster.wait_serving(target.namespace, target.project.slug, target.address, SERVICE_PORT, new)
-        time.sleep(1)
-        outcomes = load.stop()
-    verdict = check_responses(outcomes, target.project.slug, {old, new})
-    return Rollout(seconds, verdict.served, verdict.failed, verdict.versions)
+        seconds = time.time() - start
+        target.wait_settled(cluster)
+        result = load.stop()
+    return Rollout(seconds, result, start)
 
 
-def describe(failed: list[Any]) -> str:
-    """Summarise failed requests for an assertion message."""
-    return "; ".join(f"{outcome.status} {outcome.error or outcome.body[:80]!r}" for outcome in failed[:5])
+def lost(cluster: Cluster, target: Deployed, result: LoadResult, start: float) -> str:
+    """The assertion message of a load that lost requests: how many, and when against the events."""
+    timeline = loss_timeline(cluster, target.namespace, result.failed, start)
+    return f"{result.failed_count} of {result.served + result.failed_count} lost:\n{timeline}"
 
 
-def test_rolling_update_under_load_loses_no_request(cluster: Cluster, default: Deployed) -> None:
-    """Rolling the default deployment to a new version, applied with kustomize, serves every request under load."""
-
-    def apply() -> None:
-        default.kustomize_set_image(SECOND)
-        cluster.apply_kustomization(default.directory / "deploy" / "kubernetes")
-
-    rollout = rollout_under_load(cluster, default, apply, FIRST, SECOND)
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "keep-alive"])
+def test_rolling_update_under_load_loses_no_request(cluster: Cluster, default: Deployed, keep_alive: bool) -> None:
+    """Rolling the default deployment to another version, applied with kustomize, serves every request under load."""
+    old, new = other_version(default, cluster)
+    rollout = rollout_under_load(cluster, default, lambda: default.apply(cluster, new), keep_alive=keep_alive)
+    suffix = "_keep_alive" if keep_alive else ""
     record(
-        rollout_seconds=round(rollout.seconds, 1),
-        rollout_served=rollout.served,
-        rollout_failed=len(rollout.failed),
+        **{
+            f"rollout{suffix}_seconds": round(rollout.seconds, 1),
+            f"rollout{suffix}_served": rollout.load.served,
+            f"rollout{suffix}_failed": rollout.load.failed_count,
+        },
         rollout_clients=CLIENTS,
     )
-    assert rollout.failed == [], describe(rollout.failed)
-    assert rollout.versions.get(FIRST, 0) > 0, rollout.versions
-    assert rollout.versions.get(SECOND, 0) > 0, rollout.versions
-    images = {pod["spec"]["containers"][0]["image"] for pod in cluster.ready_pods(default.namespace, default.selector)}
-    assert images == {default.images[SECOND]}
+    assert rollout.load.failed_count == 0, lost(cluster, default, rollout.load, rollout.start)
+    assert rollout.load.versions.get(old, 0) > 0, rollout.load.versions
+    assert rollout.load.versions.get(new, 0) > 0, rollout.load.versions
+    assert default.running_version(cluster) == new
 
 
 # --- 5. Deleting a pod under load loses nothing; the pod drains and exits 0 -------------------
@@ -454,12 +481,14 @@ def log_messages(text: str) -> list[str]:
     return messages
 
 
-def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: Deployed) -> None:
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "keep-alive"])
+def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: Deployed, keep_alive: bool) -> None:
     """Deleting a pod under load loses no request; its log shows the drain and its container exits 0."""
-    pod = cluster.ready_pods(default.namespace, default.selector)[0]["metadata"]["name"]
-    base = [f"{cluster.bin_dir}/kubectl", "-n", default.namespace]
-    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig}
-    logs = subprocess.Popen([*base, "logs", "-f", pod], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    pod = default.ready_pods(cluster)[0]["metadata"]["name"]
+    base = [cluster.kubectl_path, "-n", default.namespace]
+    logs = subprocess.Popen(
+        [*base, "logs", "-f", pod], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cluster.env
+    )
     exit_codes = subprocess.Popen(
         [
             *base,
@@ -473,14 +502,15 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=env,
+        env=cluster.env,
     )
     try:
-        with under_load(default.address, SERVICE_PORT, clients=CLIENTS) as load:
+        with default.load(cluster, keep_alive=keep_alive) as load:
+            start = time.time()
             cluster.kubectl("delete", "pod", "-n", default.namespace, pod, "--wait=true", timeout=90)
             cluster.wait_rollout(default.namespace, default.project.slug)
-            time.sleep(1)
-            outcomes = load.stop()
+            default.wait_settled(cluster)
+            result = load.stop()
         log_text, _ = logs.communicate(timeout=30)
     finally:
         exit_codes.terminate()
@@ -488,9 +518,8 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
         if logs.poll() is None:
             logs.kill()
             logs.wait(timeout=10)
-    verdict = check_responses(outcomes, default.project.slug, {SECOND})
-    assert verdict.failed == [], describe(verdict.failed)
-    assert verdict.served > 0
+    assert result.failed_count == 0, lost(cluster, default, result, start)
+    assert result.served > 0
     messages = log_messages(log_text.decode("utf-8", errors="replace"))
     assert "shutting down" in messages, messages[-5:]
     assert "stopped" in messages, messages[-5:]
@@ -503,24 +532,25 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
 
 def test_drain_is_refused_by_the_disruption_budget(cluster: Cluster, default: Deployed) -> None:
     """Draining the node evicts one pod, then is refused: the other would break the budget; no request fails."""
-    node = cluster.get("nodes")["items"][0]["metadata"]["name"]
-    before = {pod["metadata"]["name"] for pod in cluster.ready_pods(default.namespace, default.selector)}
+    (pod, *_) = default.ready_pods(cluster)
+    node = pod["spec"]["nodeName"]
+    before = {pod["metadata"]["name"] for pod in default.ready_pods(cluster)}
     try:
-        with under_load(default.address, SERVICE_PORT, clients=CLIENTS) as load:
+        with default.load(cluster) as load:
+            start = time.time()
             drain = cluster.kubectl(
                 "drain", node, f"--pod-selector={default.selector}", "--timeout=30s", check=False, timeout=60
             )
-            outcomes = load.stop()
+            result = load.stop()
         assert drain.returncode != 0, drain.stdout
         output = drain.stdout + drain.stderr
         assert "Cannot evict pod as it would violate the pod's disruption budget" in output, output
-        remaining = {pod["metadata"]["name"] for pod in cluster.ready_pods(default.namespace, default.selector)}
+        remaining = {pod["metadata"]["name"] for pod in default.ready_pods(cluster)}
         assert len(remaining) == 1, remaining
         assert remaining <= before, (remaining, before)
         budget = cluster.get("pdb", "-n", default.namespace, default.project.slug)["status"]
         assert budget["disruptionsAllowed"] == 0
-        verdict = check_responses(outcomes, default.project.slug, {SECOND})
-        assert verdict.failed == [], describe(verdict.failed)
+        assert result.failed_count == 0, lost(cluster, default, result, start)
     finally:
         cluster.kubectl("uncordon", node)
     cluster.wait_rollout(default.namespace, default.project.slug)
@@ -564,30 +594,13 @@ def test_rollout_without_drain_loses_requests(cluster: Cluster, default: Deploye
         (tmp_path / "kustomization.yaml").write_text(text, encoding="utf-8")
         return tmp_path
 
-    cluster.apply_kustomization(overlay(SECOND))  # first the pods lose their drain, without load
-    cluster.wait_rollout(default.namespace, default.project.slug)
-    rollout = rollout_under_load(cluster, default, lambda: cluster.apply_kustomization(overlay(FIRST)), SECOND, FIRST)
-    record(control_rollout_served=rollout.served, control_rollout_failed=len(rollout.failed))
-    assert rollout.failed, f"no request failed in {rollout.served} without the drain: the load cannot see a loss"
-
-
-# --- 6. Afterwards: every process stopped, the host as it was -----------------------------------
-
-
-def test_down_stops_every_process_and_restores_the_host(cluster_run: ClusterRun) -> None:
-    """`kube-cluster.sh down` stops every process of the cluster and leaves the host as it was before `up`."""
-    pids = cluster_pids()
-    sockets = listening_sockets(pids)
-    assert len(pids) >= DAEMONS, pids
-    assert sockets, pids
-    start = time.monotonic()
-    cluster_run.down()
-    record(cluster_down_seconds=round(time.monotonic() - start, 1))
-    assert [pid for pid in pids if alive(pid)] == []
-    still_listening = {line.split()[3] for line in run(["ss", "-ltnH"], cwd=Path("/")).splitlines()}
-    assert sockets & still_listening == set()
-    after = host_snapshot()
-    for aspect, was in cluster_run.before.items():
-        now = after[aspect]
-        assert now == was, f"{aspect}: added {sorted(now - was)}, removed {sorted(was - now)}"
-    assert not re.search(r"\bKUBE-|\bCNI-", "\n".join(after["nft ruleset"]))
+    old, new = other_version(default, cluster)
+    try:
+        cluster.apply_kustomization(overlay(old))  # first the pods lose their drain, without load
+        cluster.wait_rollout(default.namespace, default.project.slug)
+        default.wait_settled(cluster)
+        rollout = rollout_under_load(cluster, default, lambda: cluster.apply_kustomization(overlay(new)))
+    finally:
+        default.apply(cluster, new)  # the base again: preStop sleep and SHUTDOWN_DELAY back
+    record(control_rollout_served=rollout.load.served, control_rollout_failed=rollout.load.failed_count)
+    assert rollout.load.failed_count > 0, f"no request failed in {rollout.load.served}: the load cannot see a loss"

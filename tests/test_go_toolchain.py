@@ -22,7 +22,7 @@ def go_files(project: Path) -> list[str]:
 
 def offline_env(answers: dict[str, bool]) -> dict[str, str]:
     """Vendored projects must build from vendor/ alone: no module proxy at all."""
-    return {"GOFLAGS": "-mod=vendor", "GOPROXY": "off"} if answers["vendor_dependencies"] else {}
+    return {"GOFLAGS": "-mod=vendor -trimpath", "GOPROXY": "off"} if answers["vendor_dependencies"] else {}
 
 
 def test_gofmt_reports_nothing(combination: tuple[dict[str, bool], Path]) -> None:

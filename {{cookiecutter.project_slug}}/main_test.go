@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -188,6 +189,92 @@ func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
 	}
 	if err := svc.wait(t, 5*time.Second); err != nil {
 		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+func TestRunClosesEachConnectionAfterItsAnswerOnceShutdownBegins(t *testing.T) {
+	t.Parallel()
+	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "2s"})
+	addr := strings.TrimPrefix(svc.baseURL, "http://")
+	pinned := dial(t, addr)
+	if resp := pinned.get(t); resp.Close {
+		t.Fatal("answer before shutdown carries Connection: close, want the connection kept alive")
+	}
+
+	svc.stop()
+	deadline := time.Now().Add(400 * time.Millisecond)
+	for statusCode(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Within the 2s delay, on the connection kept from before and on a new
+	// one: a 200 with Connection: close, then the server closes the connection.
+	for name, conn := range map[string]connection{"kept-alive": pinned, "new": dial(t, addr)} {
+		if resp := conn.get(t); resp.StatusCode != http.StatusOK || !resp.Close {
+			t.Errorf("GET / on a %s connection during the delay = %d, Connection: close %t; want 200 and true", name, resp.StatusCode, resp.Close)
+		}
+		if err := conn.readUntilClosed(time.Second); err != nil {
+			t.Errorf("%s connection after its answer during the delay: %v", name, err)
+		}
+	}
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+// connection is a client's TCP connection to the service, and what it has
+// read ahead.
+type connection struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+// dial opens a TCP connection to addr, closed when the test ends.
+func dial(t *testing.T, addr string) connection {
+	t.Helper()
+	var d net.Dialer
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return connection{c, bufio.NewReader(c)}
+}
+
+// get sends GET / over HTTP/1.1, which asks to keep the connection alive,
+// and returns the answer, its body read.
+func (c connection) get(t *testing.T) *http.Response {
+	t.Helper()
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", c.RemoteAddr()); err != nil {
+		t.Fatalf("send GET /: %v", err)
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		t.Fatalf("read the answer to GET /: %v", err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("read the body of GET /: %v", err)
+	}
+	return resp
+}
+
+// readUntilClosed returns nil once the server closes the connection, or an
+// error if it sends more or keeps the connection open for longer than wait.
+func (c connection) readUntilClosed(wait time.Duration) error {
+	if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		return err
+	}
+	b, err := c.r.ReadByte()
+	switch {
+	case err == nil:
+		return fmt.Errorf("got %q, want the connection closed", b)
+	case errors.Is(err, io.EOF):
+		return nil
+	default:
+		return fmt.Errorf("want the connection closed within %s: %w", wait, err)
 	}
 }
 

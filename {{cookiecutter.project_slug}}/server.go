@@ -88,6 +88,22 @@ func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
+// closeWhenShuttingDown makes every answer given once shutdown has begun
+// carry "Connection: close", and the server closes the connection after it.
+// Callers that keep connections open (proxies, meshes, other services) would
+// otherwise stay pinned to this instance: their next request opens a new
+// connection, which the load balancer sends to an instance that stays.
+// Idle connections are left for Shutdown to close: closing them at once
+// would race a request the caller may be sending on one at that moment.
+func closeWhenShuttingDown(next http.Handler, h *health) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.shuttingDown.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // listener is one TCP port the service serves, and the handler behind it.
 type listener struct {
 	name    string // in log lines and errors: "http", "metrics"
@@ -97,8 +113,9 @@ type listener struct {
 
 // serve serves every listener until ctx is cancelled or SIGINT or SIGTERM
 // arrives. It then marks the service not ready, keeps serving for
-// cfg.ShutdownDelay, stops accepting connections and waits up to
-// cfg.ShutdownTimeout for in-flight requests before it returns. The flush
+// cfg.ShutdownDelay (closing each connection after its answer), stops
+// accepting connections and waits up to cfg.ShutdownTimeout for in-flight
+// requests before it returns. The flush
 // functions run last, within what is left of that timeout; their errors are
 // logged, not returned: telemetry that cannot be delivered does not make a
 // clean shutdown fail.
@@ -126,7 +143,7 @@ func serve(
 	servers := make([]*http.Server, len(listeners))
 	served := make(chan error, len(listeners))
 	for i, l := range listeners {
-		servers[i] = newHTTPServer(l.handler, logger)
+		servers[i] = newHTTPServer(closeWhenShuttingDown(l.handler, health), logger)
 		go func() { served <- servers[i].Serve(sockets[i]) }()
 		logger.Info("listening", "listener", l.name, "addr", sockets[i].Addr().String(), "version", version)
 	}
