@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harness.process import ServiceError
@@ -43,3 +44,21 @@ def build_binary(project: Path, output: Path, *, overlay: Mapping[str, str] | No
     if result.returncode != 0:
         raise ServiceError(f"`{' '.join(command)}` exited {result.returncode}:\n{result.stdout}{result.stderr}")
     return output
+
+
+def cached_binary(binary: Path, build: Callable[[Path], None]) -> Path:
+    """Return binary, building it first with build(partial) unless the cache holds it.
+
+    The build writes to a partial path renamed into place, under a lock that xdist workers share,
+    so a build that fails or is interrupted never leaves a binary that looks finished.
+    """
+    if binary.is_file():
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with (binary.parent / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.is_file():
+            partial = binary.with_name(f"{binary.name}.partial")
+            build(partial)
+            partial.rename(binary)
+    return binary

@@ -8,7 +8,6 @@ always run with DOCKER_BUILDKIT=1; containers only ever use the host's loopback
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import io
 import json
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.build import cached_binary
 from harness.versions import BUILDX_VERSION
 from harness.waiting import wait_for
 
@@ -338,25 +338,20 @@ CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go
 
 def buildx_plugin(version: str = BUILDX_VERSION) -> Path:
     """Build docker-buildx from the Go module proxy unless the cache holds this version; return its path."""
-    plugin = CACHE_DIR / f"buildx-{version}" / "docker-buildx"
-    if plugin.is_file():
-        return plugin
-    plugin.parent.mkdir(parents=True, exist_ok=True)
-    with (plugin.parent / "build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not plugin.is_file():
-            partial = plugin.parent / "partial"
-            partial.mkdir(exist_ok=True)
-            ldflags = f"-X {BUILDX_MODULE}/version.Version={version}"
-            subprocess.run(
-                ["go", "install", "-trimpath", "-ldflags", ldflags, f"{BUILDX_MODULE}/cmd/buildx@{version}"],
-                env={**os.environ, "CGO_ENABLED": "0", "GOBIN": str(partial), "GOFLAGS": ""},
-                check=True,
-                capture_output=True,
-                timeout=1800,
-            )
-            (partial / "buildx").rename(plugin)
-    return plugin
+
+    def build(partial: Path) -> None:
+        gobin = partial.with_name("gobin")
+        ldflags = f"-X {BUILDX_MODULE}/version.Version={version}"
+        subprocess.run(
+            ["go", "install", "-trimpath", "-ldflags", ldflags, f"{BUILDX_MODULE}/cmd/buildx@{version}"],
+            env={**os.environ, "CGO_ENABLED": "0", "GOBIN": str(gobin), "GOFLAGS": ""},
+            check=True,
+            capture_output=True,
+            timeout=1800,
+        )
+        (gobin / "buildx").rename(partial)
+
+    return cached_binary(CACHE_DIR / f"buildx-{version}" / "docker-buildx", build)
 
 
 def buildx_config(directory: Path, plugin: Path) -> Path:

@@ -10,7 +10,6 @@ repository root to build it and print its path.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.build import cached_binary
 from harness.loopback import LOOPBACK, free_port, listening
 from harness.waiting import wait_for
 
@@ -59,24 +59,18 @@ def collector_binary() -> Path:
     """Build the collector unless the cache holds this version already; return its path."""
     sources = b"".join((MODULE_DIR / name).read_bytes() for name in ("go.mod", "go.sum", "main.go"))
     version = VERSION[1] if VERSION else "unknown"
-    binary = CACHE_DIR / f"otelcol-{version}-{hashlib.sha256(sources).hexdigest()[:12]}" / "otelcol"
-    if binary.is_file():
-        return binary
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    with (binary.parent / "build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not binary.is_file():
-            partial = binary.with_suffix(".partial")
-            subprocess.run(
-                ["go", "build", "-trimpath", "-o", str(partial), "."],
-                cwd=MODULE_DIR,
-                env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"},
-                check=True,
-                capture_output=True,
-                timeout=1200,
-            )
-            partial.rename(binary)
-    return binary
+
+    def build(partial: Path) -> None:
+        subprocess.run(
+            ["go", "build", "-trimpath", "-o", str(partial), "."],
+            cwd=MODULE_DIR,
+            env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"},
+            check=True,
+            capture_output=True,
+            timeout=1200,
+        )
+
+    return cached_binary(CACHE_DIR / f"otelcol-{version}-{hashlib.sha256(sources).hexdigest()[:12]}" / "otelcol", build)
 
 
 @dataclass

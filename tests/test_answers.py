@@ -127,22 +127,9 @@ def test_cruft_create_stops_a_payload(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cruft_update_stops_a_stored_payload(tmp_path: Path) -> None:
     """`cruft update` renders the answers stored in .cruft.json again: a payload planted there stops in the sandbox."""
-    marker, output = tmp_path / "ran", tmp_path / "out"
-    output.mkdir()
-    template = template_repository(tmp_path)
-    context = json.dumps({"go_version": GO_VERSION, "project_slug": "svc"})
-    created = cruft(
-        "create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output), cwd=output
-    )
-    assert created.returncode == 0, created.stdout + created.stderr
-    project = output / "svc"
-    state_path = project / ".cruft.json"
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    state["context"]["cookiecutter"]["description"] = armed(PAYLOADS["self-builtins"], marker)
-    state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    git(project, "init", "--quiet")
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Generated, with a planted answer")
+    marker = tmp_path / "ran"
+    template, project = created_with_cruft(tmp_path)
+    plant(project, answers={"description": armed(PAYLOADS["self-builtins"], marker)})
     change_template(template)
     updated = cruft("update", "--skip-apply-ask", cwd=project)
     assert updated.returncode != 0

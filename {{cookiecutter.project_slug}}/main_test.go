@@ -177,18 +177,25 @@ func TestRunReadyzFailsDuringShutdownDelay(t *testing.T) {
 	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "500ms"})
 
 	svc.stop()
+	waitUntilNotReady(t, svc)
+	if got := statusCode(t, svc.baseURL+"/"); got != http.StatusOK {
+		t.Errorf("GET / during shutdown delay = %d, want %d", got, http.StatusOK)
+	}
+	if err := svc.wait(t, 5*time.Second); err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+}
+
+// waitUntilNotReady waits until /readyz answers 503, as it does as soon as
+// shutdown begins.
+func waitUntilNotReady(t *testing.T, svc *service) {
+	t.Helper()
 	deadline := time.Now().Add(400 * time.Millisecond)
 	for statusCode(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
 		if time.Now().After(deadline) {
 			t.Fatal("/readyz still 200 after shutdown began")
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-	if got := statusCode(t, svc.baseURL+"/"); got != http.StatusOK {
-		t.Errorf("GET / during shutdown delay = %d, want %d", got, http.StatusOK)
-	}
-	if err := svc.wait(t, 5*time.Second); err != nil {
-		t.Errorf("run returned %v, want nil", err)
 	}
 }
 
@@ -202,18 +209,13 @@ func TestRunClosesEachConnectionAfterItsAnswerOnceShutdownBegins(t *testing.T) {
 	}
 
 	svc.stop()
-	deadline := time.Now().Add(400 * time.Millisecond)
-	for statusCode(t, svc.baseURL+"/readyz") != http.StatusServiceUnavailable {
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz still 200 after shutdown began")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntilNotReady(t, svc)
 	// Within the 2s delay, on the connection kept from before and on a new
 	// one: a 200 with Connection: close, then the server closes the connection.
 	for name, conn := range map[string]connection{"kept-alive": pinned, "new": dial(t, addr)} {
 		if resp := conn.get(t); resp.StatusCode != http.StatusOK || !resp.Close {
-			t.Errorf("GET / on a %s connection during the delay = %d, Connection: close %t; want 200 and true", name, resp.StatusCode, resp.Close)
+			t.Errorf("GET / on a %s connection during the delay = %d, Connection: close %t; want 200 and true",
+				name, resp.StatusCode, resp.Close)
 		}
 		if err := conn.readUntilClosed(time.Second); err != nil {
 			t.Errorf("%s connection after its answer during the delay: %v", name, err)
