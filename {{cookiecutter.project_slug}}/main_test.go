@@ -204,7 +204,7 @@ func TestRunClosesEachConnectionAfterItsAnswerOnceShutdownBegins(t *testing.T) {
 	svc := startService(t, map[string]string{"SHUTDOWN_DELAY": "2s"})
 	addr := strings.TrimPrefix(svc.baseURL, "http://")
 	pinned := dial(t, addr)
-	if resp := pinned.get(t); resp.Close {
+	if a := pinned.get(t); a.close {
 		t.Fatal("answer before shutdown carries Connection: close, want the connection kept alive")
 	}
 
@@ -213,9 +213,9 @@ func TestRunClosesEachConnectionAfterItsAnswerOnceShutdownBegins(t *testing.T) {
 	// Within the 2s delay, on the connection kept from before and on a new
 	// one: a 200 with Connection: close, then the server closes the connection.
 	for name, conn := range map[string]connection{"kept-alive": pinned, "new": dial(t, addr)} {
-		if resp := conn.get(t); resp.StatusCode != http.StatusOK || !resp.Close {
+		if a := conn.get(t); a.status != http.StatusOK || !a.close {
 			t.Errorf("GET / on a %s connection during the delay = %d, Connection: close %t; want 200 and true",
-				name, resp.StatusCode, resp.Close)
+				name, a.status, a.close)
 		}
 		if err := conn.readUntilClosed(time.Second); err != nil {
 			t.Errorf("%s connection after its answer during the delay: %v", name, err)
@@ -245,9 +245,16 @@ func dial(t *testing.T, addr string) connection {
 	return connection{c, bufio.NewReader(c)}
 }
 
+// answer is what a test reads of a response: its status, and whether it
+// asks to close the connection (Connection: close).
+type answer struct {
+	status int
+	close  bool
+}
+
 // get sends GET / over HTTP/1.1, which asks to keep the connection alive,
-// and returns the answer, its body read.
-func (c connection) get(t *testing.T) *http.Response {
+// reads the whole answer and returns its status and Connection: close.
+func (c connection) get(t *testing.T) answer {
 	t.Helper()
 	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", c.RemoteAddr()); err != nil {
 		t.Fatalf("send GET /: %v", err)
@@ -260,7 +267,7 @@ func (c connection) get(t *testing.T) *http.Response {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		t.Fatalf("read the body of GET /: %v", err)
 	}
-	return resp
+	return answer{status: resp.StatusCode, close: resp.Close}
 }
 
 // readUntilClosed returns nil once the server closes the connection, or an
