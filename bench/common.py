@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from harness.answers import SLUG as SLUG
 from harness.golang_image import local_go_version
+from harness.template import TEMPLATE_DIR as TEMPLATE_DIR
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
-TEMPLATE_DIR = REPO_DIR
-SLUG = "go-scratch-service"  # the default project_slug
 GO_VERSION = local_go_version()
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 

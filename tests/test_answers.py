@@ -27,7 +27,16 @@ from cookiecutter.main import cookiecutter
 from jinja2.exceptions import SecurityError
 
 import local_extensions
-from harness.answers import COOKIECUTTER_JSON, MODULE_PATHS
+from harness.answers import (
+    ANSWERS,
+    COOKIECUTTER_JSON,
+    MODULE_PATHS,
+    VALID,
+    VALID_BASE,
+    YAML_BASELINE,
+    YAML_ROUND_TRIP,
+    cases,
+)
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.repositories import change_template, cruft, git, template_repository
 from harness.template import render_context
@@ -183,98 +192,10 @@ def test_private_answers_passed_directly_are_refused(tmp_path: Path, args: list[
 
 # --- The form and the hook agree ------------------------------------------------------------
 
-# field -> {case id: (value, accepted)}. Both the hook and the Backstage form must give `accepted`.
-SHARED_TABLE: dict[str, dict[str, tuple[Any, bool]]] = {
-    "project_name": {
-        "plain": ("Billing API", True),
-        "accents": ("Ünïcødé Çafé ✓", True),
-        "emoji": ("Rocket 🚀", True),
-        "cjk": ("請求サービス", True),
-        "yaml-null": ("null", True),
-        "yaml-colon": ("a: b # c", True),
-        "quotes": ('It\'s "fine"', True),
-        "percent": ("50% off", True),
-        "braces": ("{x} [y]", True),
-        "expression": ("{{ 6*7 }}", False),
-        "closing": ("a }} b", False),
-        "statement": ("{% raw %}", False),
-        "statement-end": ("x %} y", False),
-        "comment": ("{# c #}", False),
-        "comment-end": ("a #} b", False),
-        "bom": ("\ufeffName", False),
-        "rtl-override": ("admin\u202etxt.exe", False),
-        "isolate": ("a\u2066b", False),
-        "zero-width-space": ("a\u200bb", False),
-        "soft-hyphen": ("a\u00adb", False),
-        "tag-character": ("flag\U000e0041", False),
-        "newline": ("Two\nLines", False),
-        "carriage-return": ("a\rb", False),
-        "tab": ("a\tb", False),
-        "bell": ("a\x07b", False),
-        "next-line": ("a\x85b", False),
-        "line-separator": ("a\u2028b", False),
-        "lone-surrogate": ("a\ud800b", False),
-        "blank": ("   ", False),
-        "empty": ("", False),
-        "too-long": ("x" * 81, False),
-        "longest": ("x" * 80, True),
-    },
-    "description": {
-        "plain": ("Bills customers.", True),
-        "emoji": ("Ships 🚀 fast", True),
-        "yaml-dash": ("- a", True),
-        "expression": ("Answers {{ 'x' | upper }}", False),
-        "bidi": ("a\u202bb", False),
-        "newline": ("one\ntwo", False),
-        "too-long": ("d" * 201, False),
-    },
-    "project_slug": {
-        "plain": ("billing-api", True),
-        "yaml-null": ("null", True),
-        "yaml-on": ("on", True),
-        "one-letter": ("y", True),
-        "digit-first": ("1-service", False),
-        "float": ("1e3", False),
-        "hex": ("0x1", False),
-        "octal": ("012", False),
-        "slash": ("a/b", False),
-        "expression": ("{{x}}", False),
-        "uppercase": ("Svc", False),
-        "too-long": ("a" * 64, False),
-        "bom": ("\ufeffsvc", False),
-    },
-    "owner": {
-        "plain": ("team-platform", True),
-        "yaml-true": ("true", True),
-        "expression": ("{{x}}", False),
-        "bidi": ("team\u202e", False),
-    },
-    "module_path": {
-        "plain": ("github.com/acme/billing", True),
-        "major": ("github.com/acme/billing/v2", True),
-        "expression": ("github.com/{{x}}/y", False),
-        "leading-dash-last": ("example.com/a/-b", False),
-        "bom": ("example.com/\ufeffa", False),
-    },
-    "go_version": {
-        "line": ("1.26", True),
-        "patch": ("1.26.0", True),
-        "expression": ("{{ 6*7 }}", False),
-        "zero-width": ("1.26\u200b", False),
-    },
-}
-SHARED_CASES = [
-    pytest.param(field, value, accepted, id=f"{field}:{case}")
-    for field, cases in SHARED_TABLE.items()
-    for case, (value, accepted) in cases.items()
-]
-VALID_BASE = {
-    **COOKIECUTTER_JSON,
-    "project_slug": "svc",
-    "module_path": "example.com/svc",
-    "lifecycle": "experimental",
-    "ci": "github",
-}
+FREE_TEXT_FIELDS = ["project_name", "project_slug", "description", "owner", "module_path", "go_version", "repoUrl"]
+# Every case of the answers table that answers one free-text question: the hook and the form must both give its verdict.
+FORM_CASES = [case for case in ANSWERS if len(case.answers) == 1 and case.question in FREE_TEXT_FIELDS]
+SHARED_CASES = [pytest.param(case.question, case.value, case.verdict == VALID, id=case.id) for case in FORM_CASES]
 
 
 def hook_verdict(pre_gen: ModuleType, field: str, value: Any) -> bool:
@@ -307,9 +228,6 @@ def test_form_and_hook_agree(pre_gen: ModuleType, field: str, value: Any, accept
     assert form_verdict(field, value) == accepted
 
 
-FREE_TEXT_FIELDS = ["project_name", "project_slug", "description", "owner", "module_path", "go_version", "repoUrl"]
-
-
 @pytest.mark.parametrize("field", FREE_TEXT_FIELDS)
 def test_every_free_text_field_refuses_jinja(field: str) -> None:
     """Every free-text field of the form has a pattern that refuses each Jinja delimiter, alone or inside a value."""
@@ -338,7 +256,7 @@ def test_form_patterns_read_the_same_in_javascript() -> None:
     """Each pattern gives the same verdicts in JavaScript (RegExp with the u flag, as the scaffolder) as in Python."""
     node = require_tool("node")
     fields = {name: field["pattern"] for name, field in form_fields().items() if "pattern" in field}
-    values = [value for cases in SHARED_TABLE.values() for value, _ in cases.values()]
+    values = [case.value for case in FORM_CASES]
     values += [f"a{char}" for char in INVISIBLE.values()] + [f"{v}\n" for v in TRAILING_NEWLINE_FIELDS.values()]
     payload = json.dumps({"patterns": list(fields.values()), "values": values})
     result = subprocess.run([node, "-e", NODE_PROGRAM], input=payload, capture_output=True, text=True, check=True)
@@ -350,29 +268,7 @@ def test_form_patterns_read_the_same_in_javascript() -> None:
 # --- Accepted answers give files that parse to the answers ----------------------------------
 
 ANSWER_KEYS = ("project_slug", "project_name", "description", "owner")
-BASELINE = {
-    "project_slug": "baseline-slug",
-    "project_name": "Baseline Name",
-    "description": "Baseline text.",
-    "owner": "baseline-owner",
-}
-# Hostile but accepted: every YAML 1.1 boolean/null spelling as a slug, and text that YAML would misread.
-YAML_CASES: dict[str, dict[str, Any]] = {
-    "null": {"project_slug": "null", "project_name": "null", "description": ": x", "owner": "true"},
-    "on": {"project_slug": "on", "project_name": "#x", "description": "'", "owner": "null", "ci": "gitlab"},
-    "true": {"project_slug": "true", "project_name": '"', "description": "- a", "owner": "yes"},
-    "no": {"project_slug": "no", "project_name": "@x", "description": "*x", "owner": "no", "ci": "gitlab"},
-    "yes": {"project_slug": "yes", "project_name": "&anchor", "description": "!tag", "owner": "on"},
-    "off": {"project_slug": "off", "project_name": "a: b # c", "description": "%x", "owner": "off", "ci": "gitlab"},
-    "y": {"project_slug": "y", "project_name": "🚀 Launch", "description": "Ship it 🚀 fast", "owner": "y"},
-    "n": {"project_slug": "n", "project_name": "[x]", "description": "{x} | > ? `x`", "owner": "n", "ci": "gitlab"},
-    "false": {
-        "project_slug": "false",
-        "project_name": "'quoted'",
-        "description": 'say "hi" \\ there',
-        "owner": "false",
-    },
-}
+YAML_CASES = {case.id: case.answers for case in cases(YAML_ROUND_TRIP)}
 
 
 def yaml_files(project: Path) -> dict[str, Any]:
@@ -398,7 +294,7 @@ def test_every_yaml_string_stays_the_answer(cookies: Any, case: str) -> None:
     """Where an answer lands in any YAML file, it parses back as that very string; nothing else changes type."""
     answers = YAML_CASES[case]
     extra = {key: value for key, value in answers.items() if key not in ANSWER_KEYS}
-    baseline = yaml_files(bake_with(cookies, {**BASELINE, **extra}))
+    baseline = yaml_files(bake_with(cookies, {**YAML_BASELINE, **extra}))
     hostile = yaml_files(bake_with(cookies, answers))
     assert sorted(hostile) == sorted(baseline)
     for name, document in baseline.items():
@@ -406,7 +302,7 @@ def test_every_yaml_string_stays_the_answer(cookies: Any, case: str) -> None:
         got = dict(leaves(hostile[name]))
         assert sorted(got) == sorted(expected), name
         for path, value in expected.items():
-            answer = next((key for key in ANSWER_KEYS if value == BASELINE[key]), None)
+            answer = next((key for key in ANSWER_KEYS if value == YAML_BASELINE[key]), None)
             if answer is not None:
                 assert got[path] == answers[answer], f"{name}{path}"
             else:

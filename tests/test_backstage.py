@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.answers import COOKIECUTTER_JSON
+from harness.answers import CATALOG, COOKIECUTTER_JSON, SLUG, cases
 from harness.backstage import (
     GITHUB_REPOSITORY,
     GITHUB_TEMPLATE_URL,
@@ -174,7 +174,7 @@ def test_action_render_catalog_info_passes_backstage_validators(
 ) -> None:
     """The generated catalog-info.yaml is a Component that the catalog's policies and validator accept."""
     _, check = renders[answers_id(combination)]
-    assert check == ["component:default/go-scratch-service"]
+    assert check == [f"component:default/{SLUG}"]
 
 
 # --- Images of projects the action made -------------------------------------------------------------
@@ -232,26 +232,10 @@ def test_template_passes_backstage_validators(backstage: Backstage) -> None:
 
 
 # Unusual answers the hook accepts; the catalog must accept what they generate.
-ODD_ANSWERS: dict[str, dict[str, Any]] = {
-    "owner-ref-and-major-version": {
-        "project_slug": "billing",
-        "module_path": "github.com/acme/billing/v2",
-        "owner": "group:default/payments",
-        "lifecycle": "production",
-    },
-    "gitlab-subgroup": {"module_path": "gitlab.example.org/fin/core/ledger", "ci": "gitlab", "kubernetes": False},
-    "other-host-user-owner": {"module_path": "go.example.com/api", "owner": "user:jane.doe", "lifecycle": "deprecated"},
-    "namespaced-owner": {"owner": "payments/team_a"},
-    "longest-slug": {"project_slug": "a" * 63},
-    "yaml-special-text": {
-        "project_name": 'Ops: "Billing" #1 - 100% {ok}',
-        "description": "Says 'hi': #1, {ok} & [done] - really; key: value, *alias, !tag, @at, `tick`",
-    },
-    "accented-name": {"project_name": "Café Ünïcode Sérvice"},
-}
+ODD_ANSWERS = [pytest.param(case.answers, id=case.id) for case in cases(CATALOG)]
 
 
-@pytest.mark.parametrize("answers", ODD_ANSWERS.values(), ids=ODD_ANSWERS.keys())
+@pytest.mark.parametrize("answers", ODD_ANSWERS)
 def test_catalog_info_of_odd_answers_passes_backstage_validators(
     backstage: Backstage, bake: Bake, answers: dict[str, Any]
 ) -> None:

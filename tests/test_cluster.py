@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.answers import SLUG
 from harness.docker import build_image, remove_images
 from harness.kubernetes import (
     LOAD_CLIENT,
@@ -76,7 +77,7 @@ class Project:
     metrics: bool
 
 
-DEFAULT = Project("default", {}, "go-scratch-service", (FIRST, SECOND), metrics=False)
+DEFAULT = Project("default", {}, SLUG, (FIRST, SECOND), metrics=False)
 VENDORED_METRICS = Project(
     "vendored-metrics",
     {"project_name": "Metrics Service", "vendor_dependencies": True, "prometheus_metrics": True},

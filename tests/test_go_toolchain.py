@@ -100,7 +100,7 @@ def test_command_doc_reads_as_sentences_for_any_description(bake: Bake, descript
     project = bake(description=description)
     doc = run(["go", "doc", "-cmd", "."], cwd=project)
     summary = " ".join(doc.split("\n\n")[1].split())
-    assert summary == f"Command go-scratch-service is an HTTP service. {sentence}"
+    assert summary == f"Command {SLUG} is an HTTP service. {sentence}"
     comment = (project / "main.go").read_text(encoding="utf-8").split("package main", 1)[0]
     assert all(len(line) <= 80 for line in comment.splitlines()), comment
 

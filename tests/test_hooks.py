@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from harness.answers import MODULE_PATHS
+from harness.answers import MODULE_PATHS, SLUG
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
 from harness.template import ca_bundle_copied, ca_bundle_expected, load_hook, render_context
 from harness.tools import require_tool, run
@@ -103,7 +103,7 @@ def test_strip_ca_certificates_leaves_no_residue(post_gen: ModuleType, bake: Bak
     assert "ca-certificates" not in once
     assert "CA bundle" not in once
     assert "\n\n\n" not in once
-    assert once.endswith('ENTRYPOINT ["/go-scratch-service"]\n')
+    assert once.endswith(f'ENTRYPOINT ["/{SLUG}"]\n')
     assert [i["instruction"] for i in DockerfileParser(path=str(dockerfile)).structure].count("COPY") == 5
     assert once == (bake(https_client=False) / "Dockerfile").read_text()
 

@@ -23,7 +23,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from harness.answers import COOKIECUTTER_JSON
+from harness.answers import ANSWERS, COOKIECUTTER_JSON, SLUG, VALID, VALID_BASE
 from harness.project import GO_VERSION, TEMPLATE_DIR, Bake
 from harness.template import template_copy_with
 from harness.tools import require_tool
@@ -71,15 +71,7 @@ def isolated_config(tmp_path: Path) -> str:
 
 def hook_accepts(pre_gen: ModuleType, question: str, value: Any) -> bool:
     """Tell whether the hook's checks accept value for question, the other answers being valid."""
-    answers = {
-        **COOKIECUTTER_JSON,
-        "project_slug": "svc",
-        "module_path": "example.com/svc",
-        "go_version": GO_VERSION,
-        "lifecycle": "experimental",
-        "ci": "github",
-        question: value,
-    }
+    answers = {**VALID_BASE, "go_version": GO_VERSION, question: value}
     try:
         pre_gen.check_answers(answers)
     except pre_gen.InvalidAnswer:
@@ -108,9 +100,9 @@ CATALOG_CASES: dict[str, dict[str, Any]] = {
 }
 EXPECTED_ANNOTATIONS: dict[str, dict[str, str]] = {
     "defaults": {
-        "backstage.io/source-location": "url:https://github.com/example/go-scratch-service/",
-        "github.com/project-slug": "example/go-scratch-service",
-        "backstage.io/kubernetes-id": "go-scratch-service",
+        "backstage.io/source-location": f"url:https://github.com/example/{SLUG}/",
+        "github.com/project-slug": f"example/{SLUG}",
+        "backstage.io/kubernetes-id": SLUG,
     },
     "github-owner-ref": {
         "backstage.io/source-location": "url:https://github.com/acme/billing/",
@@ -126,9 +118,9 @@ EXPECTED_ANNOTATIONS: dict[str, dict[str, str]] = {
         "backstage.io/kubernetes-id": "api",
     },
     "yaml-special-text": {
-        "backstage.io/source-location": "url:https://github.com/example/go-scratch-service/",
-        "github.com/project-slug": "example/go-scratch-service",
-        "backstage.io/kubernetes-id": "go-scratch-service",
+        "backstage.io/source-location": f"url:https://github.com/example/{SLUG}/",
+        "github.com/project-slug": f"example/{SLUG}",
+        "backstage.io/kubernetes-id": SLUG,
     },
 }
 
@@ -139,7 +131,7 @@ def test_catalog_info_describes_the_component(bake: Bake, case: str) -> None:
     answers = CATALOG_CASES[case]
     project = bake(**answers)
     entity = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))
-    context = {**COOKIECUTTER_JSON, "lifecycle": "experimental", "project_slug": "go-scratch-service", **answers}
+    context = {**COOKIECUTTER_JSON, "lifecycle": "experimental", "project_slug": SLUG, **answers}
     assert entity["apiVersion"] == "backstage.io/v1alpha1"
     assert entity["kind"] == "Component"
     assert entity["metadata"]["name"] == context["project_slug"]
@@ -152,23 +144,9 @@ def test_catalog_info_describes_the_component(bake: Bake, case: str) -> None:
 
 # --- New questions: owner, lifecycle, version ----------------------------------------
 
-OWNERS: dict[str, tuple[str, bool]] = {
-    "name": ("team-platform", True),
-    "group-ref": ("group:default/team-platform", True),
-    "user-ref": ("user:jane.doe", True),
-    "namespace-only": ("payments/team_a", True),
-    "capitals": ("TeamPlatform", True),
-    "name-63": ("a" * 63, True),
-    "name-64": ("a" * 64, False),
-    "empty": ("", False),
-    "space": ("team platform", False),
-    "leading-dash": ("-team", False),
-    "trailing-dot": ("team.", False),
-    "kind-with-digit-first": ("1group:team", False),
-    "uppercase-namespace": ("group:Default/team", False),
-    "two-slashes": ("group:a/b/c", False),
-    "shell": ("team;id", False),
-    "unicode": ("équipe", False),
+# Every owner of the answers table, named without its question.
+OWNERS = {
+    case.id.removeprefix("owner:"): (case.value, case.verdict == VALID) for case in ANSWERS if case.question == "owner"
 }
 
 
@@ -293,7 +271,7 @@ def test_backstage_patterns_are_the_hooks_regexes(pre_gen: ModuleType) -> None:
 # Samples on both sides of each rule; the form's pattern must agree with the hook on every one.
 PATTERN_SAMPLES: dict[str, list[str]] = {
     "project_slug": ["svc", "a", "a" * 63, "a" * 64, "My-Service", "-svc", "svc-", "my_service", "a/b", "café"],
-    "owner": [value for value, _ in OWNERS.values() if value],
+    "owner": list(dict.fromkeys(value for value, _ in OWNERS.values() if value)),
     "go_version": [
         "1.22",
         "1.22.0",

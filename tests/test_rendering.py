@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from harness.answers import COOKIECUTTER_JSON
+from harness.answers import COOKIECUTTER_JSON, SLUG, VERBATIM, cases
 from harness.project import GO_VERSION, Bake
 from harness.template import CA_BUNDLE, ca_bundle_copied, ca_bundle_expected
 from harness.tools import run
@@ -83,9 +83,9 @@ def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[
     assert stage[0]["value"] == "scratch"
     assert values(stage, "USER") == ["65534:65534"]
     (entrypoint,) = values(stage, "ENTRYPOINT")
-    assert entrypoint == '["/go-scratch-service"]'
+    assert entrypoint == f'["/{SLUG}"]'
     (healthcheck,) = values(stage, "HEALTHCHECK")
-    assert re.search(r'CMD \["/go-scratch-service", "-healthcheck"\]$', healthcheck), healthcheck
+    assert re.search(rf'CMD \["/{SLUG}", "-healthcheck"\]$', healthcheck), healthcheck
     assert values(stage, "EXPOSE") == ["8080"]
 
 
@@ -254,14 +254,10 @@ def test_generation_is_deterministic(bake: Bake) -> None:
     assert tree(first) == tree(second)
 
 
-ODD_BUT_VALID = {
-    "quotes": {"project_name": 'Bob\'s "Quoted" Service', "description": 'Says "hi" to Bob\'s friends.'},
-    "unicode": {"project_name": "Café Überdienst 🚀", "description": "Grüße aus Zürich — naïve façade ✓"},
-    "shell-looking": {"project_name": "Service $(whoami)", "description": "Costs $HOME \\ `id` & more; | tee"},
-}
+ODD_BUT_VALID = [pytest.param(case.answers, id=case.id) for case in cases(VERBATIM)]
 
 
-@pytest.mark.parametrize("answers", ODD_BUT_VALID.values(), ids=ODD_BUT_VALID.keys())
+@pytest.mark.parametrize("answers", ODD_BUT_VALID)
 def test_odd_but_valid_answers_are_kept_verbatim(bake: Bake, answers: dict[str, str]) -> None:
     """Quotes, unicode and shell-looking text arrive as written in README and image label, and the code builds."""
     project = bake(**answers)

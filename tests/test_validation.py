@@ -10,95 +10,13 @@ from typing import Any
 
 import pytest
 
-from harness.answers import SLUG
+from harness.answers import COMBINATION, EDGE, ONE_LINE_ERROR, SLUG, cases
 from harness.project import GO_VERSION, TEMPLATE_DIR
 from harness.template import template_copy_with
 
-# question -> {case id: value}
-INVALID_ANSWERS: dict[str, dict[str, Any]] = {
-    "project_name": {
-        "empty": "",
-        "blank": "   ",
-        "too-long": "x" * 81,
-        "newline": "Two\nLines",
-        "tab": "a\tb",
-        "bom": "\ufeffName",
-        "bidi": "a\u202eb",
-    },
-    "project_slug": {
-        "uppercase": "My-Service",
-        "leading-dash": "-service",
-        "trailing-dash": "service-",
-        "underscore": "my_service",
-        "digit-first": "1-service",
-        "yaml-number": "1e3",
-        "too-long": "a" * 64,
-        "shell": "svc;rm -rf ~",
-        "unicode": "café",
-    },
-    "description": {"empty": "", "too-long": "d" * 201, "newline": "one\ntwo", "control": "bell\x07"},
-    "module_path": {
-        "empty": "",
-        "no-dot": "example/service",
-        "uppercase-host": "GitHub.com/acme/service",
-        "double-slash": "example.com//service",
-        "trailing-slash": "example.com/service/",
-        "leading-slash": "/example.com/service",
-        "path-traversal": "example.com/../service",
-        "dot-element": "example.com/./service",
-        "space": "example.com/my service",
-        "shell": "example.com/$(reboot)",
-        "backtick": "example.com/`id`",
-        "major-v1": "example.com/service/v1",
-        "major-v0": "example.com/service/v0",
-        "reserved-name": "example.com/con",
-        "leading-dash": "-example.com/service",
-        "leading-dash-last": "example.com/-service",
-    },
-    "go_version": {
-        "empty": "",
-        "too-old": "1.21",
-        "too-old-patch": "1.21.13",
-        "go2": "2.0",
-        "prefix": "go1.27",
-        "release-candidate": "1.27rc1",
-        "leading-zero": "1.027",
-        "word": "latest",
-        "shell": "1.27;id",
-    },
-    "port": {
-        "empty": "",
-        "privileged": "80",
-        "zero": "0",
-        "too-large": "65536",
-        "negative": "-1",
-        "fraction": "8080.5",
-        "shell": "8080;id",
-        "unicode-digits": "８０８０",
-    },
-}
-INVALID_CASES = [
-    pytest.param(question, value, id=f"{question}:{case}")
-    for question, cases in INVALID_ANSWERS.items()
-    for case, value in cases.items()
-]
-# Answers that only fail in combination.
-INVALID_COMBINATIONS = {
-    "metrics-needs-go-1.26": ("go_version", {"prometheus_metrics": True, "go_version": "1.25"}),
-    "opentelemetry-needs-go-1.26": ("go_version", {"opentelemetry": True, "go_version": "1.25"}),
-}
-
-VALID_ANSWERS = {
-    "module-with-major-suffix": {"module_path": "example.com/acme/service/v2"},
-    "module-gopkg-style": {"module_path": "gitlab.example.org/group/sub-group/my_service.api~x"},
-    "go-line": {"go_version": "1.22"},
-    "go-patch": {"go_version": "1.22.0"},
-    "port-lowest": {"port": "1024"},
-    "port-highest": {"port": "65535"},
-    "slug-one-char": {"project_slug": "a"},
-    "slug-63-chars": {"project_slug": "a" * 63},
-    "name-80-chars": {"project_name": "N" * 80, "project_slug": "long-name"},
-}
+INVALID_CASES = [pytest.param(case.question, case.value, id=case.id) for case in cases(ONE_LINE_ERROR)]
+INVALID_COMBINATIONS = [pytest.param(case.question, case.answers, id=case.id) for case in cases(COMBINATION)]
+VALID_CASES = [pytest.param(case.answers, id=case.id) for case in cases(EDGE)]
 
 
 def output_entries(output_dir: Path) -> list[str]:
@@ -132,7 +50,7 @@ def test_invalid_answer_is_refused_with_one_line(
     assert files_left_behind(tmp_path) == []
 
 
-@pytest.mark.parametrize(("question", "answers"), INVALID_COMBINATIONS.values(), ids=INVALID_COMBINATIONS.keys())
+@pytest.mark.parametrize(("question", "answers"), INVALID_COMBINATIONS)
 def test_invalid_combination_is_refused(
     cookies: Any, capfd: pytest.CaptureFixture[str], question: str, answers: dict[str, Any]
 ) -> None:
@@ -143,7 +61,7 @@ def test_invalid_combination_is_refused(
     assert line.startswith(f"error: {question}=")
 
 
-@pytest.mark.parametrize("answers", VALID_ANSWERS.values(), ids=VALID_ANSWERS.keys())
+@pytest.mark.parametrize("answers", VALID_CASES)
 def test_unusual_valid_answer_is_accepted(cookies: Any, answers: dict[str, str]) -> None:
     """Edge values inside the allowed ranges generate a project."""
     result = cookies.bake(template=str(TEMPLATE_DIR), extra_context={"go_version": GO_VERSION, **answers})
