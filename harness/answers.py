@@ -384,15 +384,6 @@ def cases(use: str) -> list[AnswerCase]:
     return [case for case in ANSWERS if use in case.uses]
 
 
-def _ids_are_unique() -> None:
-    ids = [case.id for case in ANSWERS]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ValueError(f"answer case ids used twice: {duplicates}")
-
-
-_ids_are_unique()
-
 # All answers valid, every one given: the hook's checks run against it with one answer changed.
 VALID_BASE: dict[str, Any] = {
     **COOKIECUTTER_JSON,

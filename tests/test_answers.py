@@ -221,6 +221,12 @@ def form_verdict(field: str, value: Any) -> bool:
     return jsonschema.Draft7Validator(schema).is_valid(value)
 
 
+def test_answer_cases_have_distinct_ids() -> None:
+    """Each case of the answers table has its own id, so no two test ids collide or hide each other."""
+    ids = [case.id for case in ANSWERS]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
 @pytest.mark.parametrize(("field", "value", "accepted"), SHARED_CASES)
 def test_form_and_hook_agree(pre_gen: ModuleType, field: str, value: Any, accepted: bool) -> None:
     """On the shared table of ordinary and hostile answers, the hook and the form's schema give the same verdict."""
