@@ -11,6 +11,10 @@ from pathlib import Path
 
 from harness.process import ServiceError
 
+# Where the harness caches what is slow to build (buildx, the collector, the vulnerability database),
+# keyed by version; kube-cluster.sh keeps its binaries beside them.
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
+
 
 def build_binary(project: Path, output: Path, *, overlay: Mapping[str, str] | None = None) -> Path:
     """Build the project's static binary as the Makefile does, optionally with files replaced.

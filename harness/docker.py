@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.build import cached_binary
+from harness.build import CACHE_DIR, cached_binary
 from harness.versions import BUILDX_VERSION
 from harness.waiting import wait_for
 
@@ -333,7 +333,6 @@ def stop_container(container: str, *, timeout: int = 10) -> Stop:
 
 # Pinned: the buildx release whose `remote` driver the publish tests point at their own buildkitd.
 BUILDX_MODULE = "github.com/docker/buildx"
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
 
 
 def buildx_plugin(version: str = BUILDX_VERSION) -> Path:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.build import cached_binary
+from harness.build import CACHE_DIR, cached_binary
 from harness.loopback import LOOPBACK, free_port, listening
 from harness.waiting import wait_for
 
@@ -29,7 +29,6 @@ MODULE_DIR = Path(__file__).resolve().parent / "otelcol"
 VERSION = re.search(
     r"go\.opentelemetry\.io/collector/otelcol (v\S+)", (MODULE_DIR / "go.mod").read_text(encoding="utf-8")
 )
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
 
 CONFIG = """\
 receivers:

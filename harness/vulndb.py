@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from harness.build import CACHE_DIR
 from harness.versions import VULNDB_VERSION
 
 # Pinned: a fixed snapshot of the database, so that which modules are listed never changes under a test.
 VULNDB_MODULE = "golang.org/x/vulndb"
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "go-scratch-service"
 
 
 def module_dir(version: str = VULNDB_VERSION) -> Path:
