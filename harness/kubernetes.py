@@ -639,7 +639,7 @@ class Drain:
 
 
 def drain_under_load(cluster: Cluster, target: Deployed, *, keep_alive: bool = False) -> Drain:
-    """Drain the node of a pod (30 s at most) under load; read the pods and budget; uncordon; wait for the rollout."""
+    """Drain the node of a pod (30 s at most) under load; read the pods and budget; uncordon; wait until settled."""
     (pod, *_) = target.ready_pods(cluster)
     node = pod["spec"]["nodeName"]
     before = {pod["metadata"]["name"] for pod in target.ready_pods(cluster)}
@@ -655,6 +655,7 @@ def drain_under_load(cluster: Cluster, target: Deployed, *, keep_alive: bool = F
     finally:
         cluster.kubectl("uncordon", node)
     cluster.wait_rollout(target.namespace, target.project.slug)
+    target.wait_settled(cluster)
     return Drain(drain, result, start, before, remaining, int(budget["disruptionsAllowed"]))
 
 
