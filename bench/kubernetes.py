@@ -55,7 +55,7 @@ class Disrupted:
     keep_alive: bool
     served: int
     lost: int
-    seconds: float  # from the disruption to the Service routing to Ready pods only
+    seconds: float  # from the disruption to the Service routing to Ready pods only (and the load read)
     note: str = ""  # what went wrong besides lost requests
 
 
@@ -106,7 +106,7 @@ def pod_deleted(cluster: Cluster, target: Deployed, number: int, keep_alive: boo
 def rolling_update(cluster: Cluster, target: Deployed, number: int, keep_alive: bool) -> Disrupted:
     """Roll to the other version under load."""
     rollout = roll_to_other_version(cluster, target, keep_alive=keep_alive)
-    return result_row(number, "rolling update", keep_alive, rollout.load, rollout.seconds)
+    return result_row(number, "rolling update", keep_alive, rollout.load, time.time() - rollout.start)
 
 
 def drain_refused(cluster: Cluster, target: Deployed, number: int, keep_alive: bool) -> Disrupted:
@@ -189,7 +189,7 @@ def measure_kubernetes(rounds: int = DEFAULT_ROUNDS) -> KubeFigures:
 
 # --- The table ------------------------------------------------------------------------------
 
-HEADER = ("Round", "Disruption", "Connections", "Served", "Lost", "Seconds", "Note")
+HEADER = ("Round", "Disruption", "Connections", "Served", "Lost", "Seconds to settled", "Note")
 
 
 def table_rows(figures: KubeFigures) -> list[tuple[str, ...]]:
