@@ -12,7 +12,9 @@ from html import escape
 from bench.common import median, ratio
 from bench.generation import BakeTime
 from bench.images import ImageSize, Newcomer, Recipe, Sizes
+from bench.kubernetes import HEADER as KUBE_HEADER
 from bench.kubernetes import KubeFigures
+from bench.kubernetes import table_rows as kube_rows
 from bench.serving import (
     BALANCER_REACTION,
     SHUTDOWN_DELAY,
@@ -468,29 +470,28 @@ def shutdown_section(shutdowns: list[Shutdown]) -> list[str]:
 
 
 def kubernetes_section(figures: KubeFigures | None) -> list[str]:
-    """Tabulate the deployment and rollout on the real cluster, when measured."""
+    """Tabulate the rounds of disruptions under load on the real cluster, when measured."""
     if figures is None:
         return ["## Kubernetes", "", "Not measured in this run: add `--kubernetes` (needs root).", ""]
-    rows = [
-        ["Cluster up (binaries built, node Ready)", f"{figures.cluster_up:.1f} s"],
-        ["`kubectl apply -k` to every pod Ready", f"{figures.apply_to_ready:.1f} s"],
-        ["Rolling update (2 replicas) to a new image", f"{figures.rollout:.1f} s"],
-        ["Requests served / failed during the rollout", f"{figures.served:,} / {figures.failed}"],
-        [
-            "Same rollout without preStop sleep and SHUTDOWN_DELAY (control): served / failed",
-            f"{figures.control_served:,} / {figures.control_failed}",
-        ],
-        ["Cluster down (every process stopped, host restored)", f"{figures.cluster_down:.1f} s"],
-    ]
+    timings = [["`kubectl apply -k` to every pod Ready", f"{figures.apply_to_ready:.1f} s"]]
+    if figures.cluster_up is not None:
+        timings.insert(0, ["Cluster up (binaries built, node Ready)", f"{figures.cluster_up:.1f} s"])
+    if figures.cluster_down is not None:
+        timings.append(["Cluster down (every process stopped, host restored)", f"{figures.cluster_down:.1f} s"])
+    rounds = len({row.round for row in figures.rounds})
     return [
         "## Kubernetes",
         "",
-        f"Kubernetes {figures.version} on one node (scripts/kube-cluster.sh), measured by the cluster tests "
-        f"(tests/test_cluster.py). {figures.clients} clients send GET / through the Service's ClusterIP, one "
-        "connection per request (kube-proxy balances connections), every response checked.",
+        f"Kubernetes {figures.version} ({figures.provider}), measured by `python -m bench.kubernetes` "
+        f"(`--kube-rounds` here): {rounds} rounds of a pod deleted, a rolling update (2 replicas) to the "
+        "other image, and `kubectl drain` refused by the PodDisruptionBudget, each under load from "
+        f"{figures.clients} clients in a pod inside the cluster sending GET / through the Service's "
+        "ClusterIP, once with a new connection per request and once with keep-alive connections; every "
+        "response checked. The control rolls once more without the preStop sleep and with "
+        "SHUTDOWN_DELAY=0: it loses requests, so the load can see a loss.",
         "",
-        *table(["", ""], rows),
-        "",
+        *table(["", ""], timings),
+        *table(list(KUBE_HEADER), [list(row) for row in kube_rows(figures)]),
     ]
 
 

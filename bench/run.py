@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run            # from the repository root; about six minutes on two cores
     .venv/bin/python -m bench.run --quick    # one short round of everything, to check the script
-    .venv/bin/python -m bench.run --kubernetes   # also the rollout on a real cluster (root; see bench/kubernetes.py)
+    .venv/bin/python -m bench.run --kubernetes   # also rounds of disruptions on a real cluster (bench/kubernetes.py)
 
 Needs a Docker engine (scripts/docker-engine.sh), Go, and wrk (Debian package `wrk`).
 Everything runs on loopback; containers use the host's network.
@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.common import REPO_DIR, TEMPLATE_DIR, BenchError, bake, project_answers, run_command
 from bench.generation import measure_generation
 from bench.images import measure_sizes, newcomer_path, rebuild_warm, seed_recipe
-from bench.kubernetes import measure_kubernetes
+from bench.kubernetes import DEFAULT_ROUNDS, measure_kubernetes
 from bench.report import Machine, Results, TracingCost, markdown, svg_chart
 from bench.serving import (
     build_servers,
@@ -147,8 +147,8 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
 
         kubernetes = None
         if args.kubernetes:
-            step("kubernetes: deploy, rolling update under load, control (the cluster tests)")
-            kubernetes = measure_kubernetes()
+            step(f"kubernetes: {args.kube_rounds} rounds of disruptions under load, and the control")
+            kubernetes = measure_kubernetes(args.kube_rounds)
     finally:
         dockercli.remove_images(*tags)
     return Results(
@@ -175,10 +175,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wrk-seconds", type=float, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--quick", action="store_true", help="one short round of everything")
     parser.add_argument("--kubernetes", action="store_true", help="also measure on a real cluster (root)")
+    parser.add_argument(
+        "--kube-rounds", type=int, default=DEFAULT_ROUNDS, help=f"cluster rounds (default {DEFAULT_ROUNDS})"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the report without writing docs/")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.bake_rounds, args.build_rounds, args.starts, args.wrk_seconds = 1, 1, 1, 1, 3
+        args.kube_rounds = 1
     return args
 
 

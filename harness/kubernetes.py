@@ -6,7 +6,9 @@ to the nodes with the command in KUBE_IMAGE_LOADER (the image is appended: `kind
 docker-image`, `k3d image import`), by default `scripts/kube-cluster.sh load`. Every request is
 sent by harness/loadclient running in a pod, to a Service's ClusterIP or a pod IP, so that what
 is proven is the cluster's own routing. Every wait and every load is bounded in time.
-The tests and the benchmark share these helpers.
+The tests (tests/test_cluster.py) and the benchmark (bench/kubernetes.py) share these helpers:
+a generated project built, loaded and deployed from its kustomize base, and the disruptions
+under load (a rolling update, a pod deleted, `kubectl drain`, the same rollout without the drain).
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.answers import SLUG
+from harness.docker import build_image, remove_images
+from harness.tools import require_tool, run
+from harness.waiting import wait_for
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kube-cluster.sh"
 LOAD_CLIENT = Path(__file__).resolve().parent / "loadclient"  # its Dockerfile and Go source
 IMAGE_LOADER = "KUBE_IMAGE_LOADER"  # the environment variable naming the image loader
-# Timings of the cluster tests, for the benchmark report; never asserted.
-MEASUREMENTS = SCRIPT.parents[1] / "build" / "kubernetes-measurements.json"
 
 
 class KubernetesError(RuntimeError):
@@ -383,18 +388,332 @@ def loss_timeline(cluster: Cluster, namespace: str, failed: Sequence[Failure], s
     return "\n".join(sorted(lines, key=lambda line: float(line.split("s ", 1)[0])))
 
 
-def record(**values: float | int | str) -> None:
-    """Add figures to build/kubernetes-measurements.json for the benchmark report."""
-    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
-    figures = json.loads(MEASUREMENTS.read_text(encoding="utf-8")) if MEASUREMENTS.exists() else {}
-    MEASUREMENTS.write_text(json.dumps({**figures, **values}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def timed(action: Callable[[], object]) -> float:
     """Run action and return how many seconds it took."""
     start = time.monotonic()
     action()
     return time.monotonic() - start
+
+
+# --- A generated project, built, loaded and deployed from its kustomize base ------------------
+
+CLIENTS = 16  # concurrent clients of the load through the Service
+FIRST, SECOND = "1.0.0", "1.1.0"  # the image versions of the rolling updates
+SERVICE_PORT = 80
+IMAGE_PREFIX = "gss-kube-test-"
+LOAD_CLIENT_IMAGE = f"{IMAGE_PREFIX}loadclient:1"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated project to deploy: its answers and the versions of its image."""
+
+    id: str
+    answers: dict[str, Any]
+    slug: str
+    versions: tuple[str, ...]
+    metrics: bool
+
+
+DEFAULT = Project("default", {}, SLUG, (FIRST, SECOND), metrics=False)
+
+
+def image(project: Project, version: str) -> str:
+    """The local image name of a project's version."""
+    return f"{IMAGE_PREFIX}{project.slug}:{version}"
+
+
+def build_load_client(cluster: Cluster, golang_image: str) -> str:
+    """Build the image of harness/loadclient, copy it to the nodes, and return its tag."""
+    build_image(LOAD_CLIENT, LOAD_CLIENT_IMAGE, build_args={"GOLANG_IMAGE": golang_image}, network="none")
+    cluster.load(LOAD_CLIENT_IMAGE)
+    return LOAD_CLIENT_IMAGE
+
+
+@dataclass
+class Deployed:
+    """A project deployed from its kustomize base: where it runs and how to reach it."""
+
+    project: Project
+    directory: Path  # the generated project
+    address: str  # the Service's ClusterIP
+    apply_to_ready: float
+    client: str  # the load client's image
+    images: dict[str, str] = field(default_factory=dict)  # version -> local image
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of the base (the slug)."""
+        return self.project.slug
+
+    @property
+    def selector(self) -> str:
+        """The label selector of the project's pods."""
+        return f"app.kubernetes.io/name={self.project.slug}"
+
+    @property
+    def url(self) -> str:
+        """GET / through the Service."""
+        return f"http://{self.address}:{SERVICE_PORT}/"
+
+    @property
+    def base(self) -> Path:
+        """The generated kustomize base."""
+        return self.directory / "deploy" / "kubernetes"
+
+    def kustomize_set_image(self, version: str) -> None:
+        """Point the base at one version of the image, as the README tells users."""
+        name = self.project.slug
+        run([require_tool("kustomize"), "edit", "set", "image", f"{name}={self.images[version]}"], cwd=self.base)
+
+    def apply(self, cluster: Cluster, version: str) -> None:
+        """Apply the base with the image of version, and wait until the rollout is complete."""
+        self.kustomize_set_image(version)
+        cluster.apply_kustomization(self.base)
+        cluster.wait_rollout(self.namespace, self.project.slug)
+
+    def deploy(self, cluster: Cluster) -> None:
+        """Apply the base with the first version, timed; find the Service's address; wait until it routes."""
+        self.apply_to_ready = timed(lambda: self.apply(cluster, FIRST))
+        self.address = cluster.cluster_ip(self.project.slug, self.project.slug)
+        self.wait_settled(cluster)  # on a cluster used before, the pods of an earlier run are gone
+
+    def running_version(self, cluster: Cluster) -> str:
+        """The version that every Ready pod runs (fails if they differ)."""
+        versions = {tag: version for version, tag in self.images.items()}
+        running = {versions.get(pod["spec"]["containers"][0]["image"], "?") for pod in self.ready_pods(cluster)}
+        (version,) = running
+        return version
+
+    def other_version(self, cluster: Cluster) -> tuple[str, str]:
+        """The version running now and the one to roll to."""
+        old = self.running_version(cluster)
+        (new,) = [version for version in self.project.versions if version != old]
+        return old, new
+
+    def ready_pods(self, cluster: Cluster) -> list[dict[str, Any]]:
+        """The Ready pods of the Deployment."""
+        return cluster.ready_pods(self.namespace, self.selector)
+
+    def load(self, cluster: Cluster, *, keep_alive: bool = False) -> PodLoad:
+        """A load through the Service from a pod in the namespace."""
+        return PodLoad(
+            cluster,
+            self.namespace,
+            self.client,
+            url=self.url,
+            name=self.project.slug,
+            clients=CLIENTS,
+            keep_alive=keep_alive,
+        )
+
+    def wait_settled(self, cluster: Cluster) -> None:
+        """Wait until stopping pods are gone and the Service's endpoints are the Ready pods; let proxies follow."""
+
+        def only_ready() -> bool:
+            pods = cluster.get("pods", "-n", self.namespace, "-l", self.selector)["items"]
+            return len(pods) == len(self.ready_pods(cluster))
+
+        if not wait_for(only_ready, timeout=90, interval=0.5):
+            raise KubernetesError("pods still stopping after 90 s")
+        pods = {pod["metadata"]["name"] for pod in self.ready_pods(cluster)}
+        if not cluster.wait_endpoints(self.namespace, self.project.slug, pods):
+            raise KubernetesError(f"the Service's endpoints are not the Ready pods {sorted(pods)} after 60 s")
+        time.sleep(2)  # Service proxies program an endpoint change within about a second
+
+
+def build_project(cluster: Cluster, project: Project, directory: Path, golang_image: str, client: str) -> Deployed:
+    """Build each version of a baked project into an image and copy it to the nodes; not applied yet.
+
+    On failure the images built so far are removed; after success, removing them is the caller's.
+    """
+    images: dict[str, str] = {}
+    try:
+        for version in project.versions:
+            tag = image(project, version)
+            images[version] = tag
+            build_args = {"GOLANG_IMAGE": golang_image, "VERSION": version}
+            build_image(directory, tag, build_args=build_args, network="none")
+            cluster.load(tag)
+    except BaseException:
+        remove_images(*images.values())
+        raise
+    return Deployed(project, directory, "", 0.0, client, images)
+
+
+# --- Disruptions under load -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One rolling update under load: how long it took and what the load got."""
+
+    seconds: float
+    load: LoadResult
+    start: float  # seconds since the epoch the change was applied
+
+
+def rollout_under_load(
+    cluster: Cluster, target: Deployed, apply: Callable[[], object], *, keep_alive: bool = False
+) -> Rollout:
+    """Apply a change under load, wait for the rollout and for the Service to route to the new pods only."""
+    with target.load(cluster, keep_alive=keep_alive) as load:
+        start = time.time()
+        apply()
+        cluster.wait_rollout(target.namespace, target.project.slug)
+        seconds = time.time() - start
+        target.wait_settled(cluster)
+        result = load.stop()
+    return Rollout(seconds, result, start)
+
+
+def roll_to_other_version(cluster: Cluster, target: Deployed, *, keep_alive: bool = False) -> Rollout:
+    """Roll the deployment to its other version with kustomize, under load."""
+    _, new = target.other_version(cluster)
+    return rollout_under_load(cluster, target, lambda: target.apply(cluster, new), keep_alive=keep_alive)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """One pod deleted under load: what the load got, the pod's log and its container's exit codes as watched."""
+
+    load: LoadResult
+    start: float  # seconds since the epoch the pod was deleted
+    log: str
+    exit_codes: str
+
+
+def delete_pod_under_load(cluster: Cluster, target: Deployed, *, keep_alive: bool = False) -> Deletion:
+    """Delete one Ready pod under load, following its log and exit code; wait until a new one serves alone."""
+    pod = target.ready_pods(cluster)[0]["metadata"]["name"]
+    base = [cluster.kubectl_path, "-n", target.namespace]
+    logs = subprocess.Popen(
+        [*base, "logs", "-f", pod], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cluster.env
+    )
+    exit_codes = subprocess.Popen(
+        [
+            *base,
+            "get",
+            "pod",
+            pod,
+            "--watch",
+            "-o",
+            'jsonpath={.status.containerStatuses[0].state.terminated.exitCode}{"\\n"}',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=cluster.env,
+    )
+    try:
+        with target.load(cluster, keep_alive=keep_alive) as load:
+            start = time.time()
+            cluster.kubectl("delete", "pod", "-n", target.namespace, pod, "--wait=true", timeout=90)
+            cluster.wait_rollout(target.namespace, target.project.slug)
+            target.wait_settled(cluster)
+            result = load.stop()
+        log_text, _ = logs.communicate(timeout=30)
+    finally:
+        exit_codes.terminate()
+        watched, _ = exit_codes.communicate(timeout=10)
+        if logs.poll() is None:
+            logs.kill()
+            logs.wait(timeout=10)
+    return Deletion(result, start, log_text.decode("utf-8", errors="replace"), watched)
+
+
+@dataclass(frozen=True)
+class Drain:
+    """One `kubectl drain` under load, and the state it left before the node was uncordoned."""
+
+    command: subprocess.CompletedProcess[str]
+    load: LoadResult
+    start: float  # seconds since the epoch the drain began
+    before: set[str]  # the Ready pods before
+    remaining: set[str]  # the Ready pods when the drain gave up
+    disruptions_allowed: int  # the PodDisruptionBudget's, then
+
+    @property
+    def output(self) -> str:
+        """What kubectl drain printed."""
+        return self.command.stdout + self.command.stderr
+
+
+def drain_under_load(cluster: Cluster, target: Deployed, *, keep_alive: bool = False) -> Drain:
+    """Drain the node of a pod (30 s at most) under load; read the pods and budget; uncordon; wait until settled."""
+    (pod, *_) = target.ready_pods(cluster)
+    node = pod["spec"]["nodeName"]
+    before = {pod["metadata"]["name"] for pod in target.ready_pods(cluster)}
+    try:
+        with target.load(cluster, keep_alive=keep_alive) as load:
+            start = time.time()
+            drain = cluster.kubectl(
+                "drain", node, f"--pod-selector={target.selector}", "--timeout=30s", check=False, timeout=60
+            )
+            result = load.stop()
+        remaining = {pod["metadata"]["name"] for pod in target.ready_pods(cluster)}
+        budget = cluster.get("pdb", "-n", target.namespace, target.project.slug)["status"]
+    finally:
+        cluster.kubectl("uncordon", node)
+    cluster.wait_rollout(target.namespace, target.project.slug)
+    target.wait_settled(cluster)
+    return Drain(drain, result, start, before, remaining, int(budget["disruptionsAllowed"]))
+
+
+WITHOUT_DRAIN = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - {base}
+patches:
+  - target: {{kind: Deployment}}
+    patch: |-
+      - op: remove
+        path: /spec/template/spec/containers/0/lifecycle
+      - op: replace
+        path: /spec/template/spec/containers/0/env/{delay_index}
+        value: {{name: SHUTDOWN_DELAY, value: "0s"}}
+images:
+  - name: {image}
+    newTag: {new_tag}
+"""
+
+
+def rollout_without_drain(cluster: Cluster, target: Deployed, workdir: Path) -> Rollout:
+    """The control: the same rollout under the same load, with no preStop sleep and SHUTDOWN_DELAY=0.
+
+    The overlay in workdir first removes the drain from the running pods (without load), then rolls
+    to the other version under load; the base (preStop sleep and SHUTDOWN_DELAY) is applied again after.
+    """
+    deployment = cluster.get("deployment", "-n", target.namespace, target.project.slug)
+    names = [item["name"] for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]]
+
+    def overlay(version: str) -> Path:
+        name, _, tag = target.images[version].partition(":")
+        text = WITHOUT_DRAIN.format(
+            base=os.path.relpath(target.base, workdir),
+            delay_index=names.index("SHUTDOWN_DELAY"),
+            image=name,
+            new_tag=tag,
+        )
+        (workdir / "kustomization.yaml").write_text(text, encoding="utf-8")
+        return workdir
+
+    old, new = target.other_version(cluster)
+    try:
+        cluster.apply_kustomization(overlay(old))
+        cluster.wait_rollout(target.namespace, target.project.slug)
+        target.wait_settled(cluster)
+        return rollout_under_load(cluster, target, lambda: cluster.apply_kustomization(overlay(new)))
+    finally:
+        target.apply(cluster, new)
+        target.wait_settled(cluster)
+
+
+def lost(cluster: Cluster, target: Deployed, result: LoadResult, start: float) -> str:
+    """The message of a load that lost requests: how many, and when against the events."""
+    timeline = loss_timeline(cluster, target.namespace, result.failed, start)
+    return f"{result.failed_count} of {result.served + result.failed_count} lost:\n{timeline}"
 
 
 # --- The host, before and after -----------------------------------------------------------

@@ -16,7 +16,8 @@ clients) loses no request; deleting a pod under load loses none and its logs sho
 `kubectl drain` stops at the PodDisruptionBudget; the same rollout without the drain (no preStop
 sleep, SHUTDOWN_DELAY=0) loses requests, the control that shows the load can see a loss.
 
-Every load is bounded. Timings are written to build/kubernetes-measurements.json, never asserted.
+Every load is bounded; nothing is timed here. The steps (build, load, deploy, each disruption
+under load) are harness/kubernetes.py's, which bench/kubernetes.py drives on its own for figures.
 """
 
 from __future__ import annotations
@@ -24,30 +25,32 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from harness.answers import SLUG
-from harness.docker import build_image, remove_images
+from harness.docker import remove_images
 from harness.kubernetes import (
-    LOAD_CLIENT,
+    DEFAULT,
+    FIRST,
+    LOAD_CLIENT_IMAGE,
     Cluster,
+    Deployed,
     KubernetesError,
-    LoadResult,
-    PodLoad,
+    Project,
+    build_load_client,
+    build_project,
+    delete_pod_under_load,
+    drain_under_load,
     fetch,
-    loss_timeline,
-    record,
-    timed,
+    lost,
+    roll_to_other_version,
+    rollout_without_drain,
 )
 from harness.project import bake_with
-from harness.tools import require_tool, run
 from harness.waiting import wait_for
 
 pytestmark = [
@@ -57,27 +60,9 @@ pytestmark = [
     pytest.mark.xdist_group("kubernetes"),
 ]
 
-CLIENTS = 16  # concurrent clients of the load through the Service
-FIRST, SECOND = "1.0.0", "1.1.0"  # the image versions of the rolling updates
 REPLICAS = 2
-SERVICE_PORT = 80
-IMAGE_PREFIX = "gss-kube-test-"
-LOAD_CLIENT_IMAGE = f"{IMAGE_PREFIX}loadclient:1"
 POD_SECURITY = 'violates PodSecurity "restricted:latest"'
 
-
-@dataclass(frozen=True)
-class Project:
-    """A generated project to deploy: its answers and the versions of its image."""
-
-    id: str
-    answers: dict[str, Any]
-    slug: str
-    versions: tuple[str, ...]
-    metrics: bool
-
-
-DEFAULT = Project("default", {}, SLUG, (FIRST, SECOND), metrics=False)
 VENDORED_METRICS = Project(
     "vendored-metrics",
     {"project_name": "Metrics Service", "vendor_dependencies": True, "prometheus_metrics": True},
@@ -88,11 +73,6 @@ VENDORED_METRICS = Project(
 PROJECTS = (DEFAULT, VENDORED_METRICS)
 
 
-def image(project: Project, version: str) -> str:
-    """The local image name of a project's version."""
-    return f"{IMAGE_PREFIX}{project.slug}:{version}"
-
-
 # --- The cluster, once for the module ----------------------------------------------------------
 
 
@@ -101,7 +81,6 @@ def cluster() -> Iterator[Cluster]:
     """The cluster KUBECONFIG names; without it, scripts/kube-cluster.sh's (root needed), started and stopped here."""
     given = Cluster.given()
     if given is not None:
-        record(kubernetes_version=given.server_version())
         yield given
         return
     if os.geteuid() != 0:
@@ -114,7 +93,6 @@ def cluster() -> Iterator[Cluster]:
         Cluster.stop()
         pytest.fail(str(err))
     try:
-        record(kubernetes_version=started.server_version())
         yield started
     finally:
         Cluster.stop()
@@ -123,10 +101,8 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def load_client(cluster: Cluster, golang_image: str) -> Iterator[str]:
     """The image of harness/loadclient, built and copied to the nodes."""
-    build_image(LOAD_CLIENT, LOAD_CLIENT_IMAGE, build_args={"GOLANG_IMAGE": golang_image}, network="none")
     try:
-        cluster.load(LOAD_CLIENT_IMAGE)
-        yield LOAD_CLIENT_IMAGE
+        yield build_load_client(cluster, golang_image)
     finally:
         remove_images(LOAD_CLIENT_IMAGE)
 
@@ -134,112 +110,24 @@ def load_client(cluster: Cluster, golang_image: str) -> Iterator[str]:
 # --- The projects, built, loaded and deployed --------------------------------------------------
 
 
-@dataclass
-class Deployed:
-    """A project deployed from its kustomize base: where it runs and how to reach it."""
-
-    project: Project
-    directory: Path  # the generated project
-    address: str  # the Service's ClusterIP
-    apply_to_ready: float
-    client: str  # the load client's image
-    images: dict[str, str] = field(default_factory=dict)  # version -> local image
-
-    @property
-    def namespace(self) -> str:
-        """The namespace of the base (the slug)."""
-        return self.project.slug
-
-    @property
-    def selector(self) -> str:
-        """The label selector of the project's pods."""
-        return f"app.kubernetes.io/name={self.project.slug}"
-
-    @property
-    def url(self) -> str:
-        """GET / through the Service."""
-        return f"http://{self.address}:{SERVICE_PORT}/"
-
-    def kustomize_set_image(self, version: str) -> None:
-        """Point the base at one version of the image, as the README tells users."""
-        name = self.project.slug
-        run(
-            [require_tool("kustomize"), "edit", "set", "image", f"{name}={self.images[version]}"],
-            cwd=self.directory / "deploy" / "kubernetes",
-        )
-
-    def apply(self, cluster: Cluster, version: str) -> None:
-        """Apply the base with the image of version, and wait until the rollout is complete."""
-        self.kustomize_set_image(version)
-        cluster.apply_kustomization(self.directory / "deploy" / "kubernetes")
-        cluster.wait_rollout(self.namespace, self.project.slug)
-
-    def running_version(self, cluster: Cluster) -> str:
-        """The version that every Ready pod runs (fails if they differ)."""
-        versions = {tag: version for version, tag in self.images.items()}
-        running = {versions.get(pod["spec"]["containers"][0]["image"], "?") for pod in self.ready_pods(cluster)}
-        (version,) = running
-        return version
-
-    def ready_pods(self, cluster: Cluster) -> list[dict[str, Any]]:
-        """The Ready pods of the Deployment."""
-        return cluster.ready_pods(self.namespace, self.selector)
-
-    def load(self, cluster: Cluster, *, keep_alive: bool = False) -> PodLoad:
-        """A load through the Service from a pod in the namespace."""
-        return PodLoad(
-            cluster,
-            self.namespace,
-            self.client,
-            url=self.url,
-            name=self.project.slug,
-            clients=CLIENTS,
-            keep_alive=keep_alive,
-        )
-
-    def wait_settled(self, cluster: Cluster) -> None:
-        """Wait until stopping pods are gone and the Service's endpoints are the Ready pods; let proxies follow."""
-
-        def only_ready() -> bool:
-            pods = cluster.get("pods", "-n", self.namespace, "-l", self.selector)["items"]
-            return len(pods) == len(self.ready_pods(cluster))
-
-        assert wait_for(only_ready, timeout=90, interval=0.5), "pods still stopping after 90 s"
-        pods = {pod["metadata"]["name"] for pod in self.ready_pods(cluster)}
-        assert cluster.wait_endpoints(self.namespace, self.project.slug, pods), pods
-        time.sleep(2)  # Service proxies program an endpoint change within about a second
-
-
 @pytest.fixture(scope="module")
 def deployments(
     cluster: Cluster, golang_image: str, cookies_session: Any, load_client: str
 ) -> Iterator[dict[str, Deployed]]:
     """Bake, build and load each project's images, then apply its base with only the image changed."""
-    built: list[str] = []
     deployed: dict[str, Deployed] = {}
     try:
         for project in PROJECTS:
             directory = bake_with(cookies_session, project.answers)
-            images = {}
-            for version in project.versions:
-                tag = image(project, version)
-                build_args = {"GOLANG_IMAGE": golang_image, "VERSION": version}
-                build_image(directory, tag, build_args=build_args, network="none")
-                built.append(tag)
-                cluster.load(tag)
-                images[version] = tag
-            target = Deployed(project, directory, "", 0.0, load_client, images)
-            base = (directory / "deploy" / "kubernetes" / "kustomization.yaml").read_text(encoding="utf-8")
+            target = build_project(cluster, project, directory, golang_image, load_client)
+            deployed[project.id] = target
+            base = (target.base / "kustomization.yaml").read_text(encoding="utf-8")
             target.kustomize_set_image(FIRST)
             assert_only_the_image_changed(base, target)
-            target.apply_to_ready = timed(lambda target=target: target.apply(cluster, FIRST))
-            target.address = cluster.cluster_ip(project.slug, project.slug)
-            target.wait_settled(cluster)  # on a cluster used before, the pods of an earlier run are gone
-            deployed[project.id] = target
-        record(apply_to_ready_seconds=round(deployed[DEFAULT.id].apply_to_ready, 1))
+            target.deploy(cluster)
         yield deployed
     finally:
-        remove_images(*built)
+        remove_images(*(tag for target in deployed.values() for tag in target.images.values()))
 
 
 def assert_only_the_image_changed(base: str, target: Deployed) -> None:
@@ -412,56 +300,11 @@ def test_deployment_missing_one_restricted_setting_gets_no_pod(cluster: Cluster,
 # --- 3. A rolling update under load loses nothing ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rollout:
-    """One rolling update under load: how long it took and what the load got."""
-
-    seconds: float
-    load: LoadResult
-    start: float  # seconds since the epoch the change was applied
-
-
-def other_version(target: Deployed, cluster: Cluster) -> tuple[str, str]:
-    """The version running now and the one to roll to."""
-    old = target.running_version(cluster)
-    (new,) = [version for version in target.project.versions if version != old]
-    return old, new
-
-
-def rollout_under_load(
-    cluster: Cluster, target: Deployed, apply: Callable[[], object], *, keep_alive: bool = False
-) -> Rollout:
-    """Apply a change under load, wait for the rollout and for the Service to route to the new pods only."""
-    with target.load(cluster, keep_alive=keep_alive) as load:
-        start = time.time()
-        apply()
-        cluster.wait_rollout(target.namespace, target.project.slug)
-        seconds = time.time() - start
-        target.wait_settled(cluster)
-        result = load.stop()
-    return Rollout(seconds, result, start)
-
-
-def lost(cluster: Cluster, target: Deployed, result: LoadResult, start: float) -> str:
-    """The assertion message of a load that lost requests: how many, and when against the events."""
-    timeline = loss_timeline(cluster, target.namespace, result.failed, start)
-    return f"{result.failed_count} of {result.served + result.failed_count} lost:\n{timeline}"
-
-
 @pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "keep-alive"])
 def test_rolling_update_under_load_loses_no_request(cluster: Cluster, default: Deployed, keep_alive: bool) -> None:
     """Rolling the default deployment to another version, applied with kustomize, serves every request under load."""
-    old, new = other_version(default, cluster)
-    rollout = rollout_under_load(cluster, default, lambda: default.apply(cluster, new), keep_alive=keep_alive)
-    suffix = "_keep_alive" if keep_alive else ""
-    record(
-        **{
-            f"rollout{suffix}_seconds": round(rollout.seconds, 1),
-            f"rollout{suffix}_served": rollout.load.served,
-            f"rollout{suffix}_failed": rollout.load.failed_count,
-        },
-        rollout_clients=CLIENTS,
-    )
+    old, new = default.other_version(cluster)
+    rollout = roll_to_other_version(cluster, default, keep_alive=keep_alive)
     assert rollout.load.failed_count == 0, lost(cluster, default, rollout.load, rollout.start)
     assert rollout.load.versions.get(old, 0) > 0, rollout.load.versions
     assert rollout.load.versions.get(new, 0) > 0, rollout.load.versions
@@ -485,43 +328,11 @@ def log_messages(text: str) -> list[str]:
 @pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "keep-alive"])
 def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: Deployed, keep_alive: bool) -> None:
     """Deleting a pod under load loses no request; its log shows the drain and its container exits 0."""
-    pod = default.ready_pods(cluster)[0]["metadata"]["name"]
-    base = [cluster.kubectl_path, "-n", default.namespace]
-    logs = subprocess.Popen(
-        [*base, "logs", "-f", pod], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cluster.env
-    )
-    exit_codes = subprocess.Popen(
-        [
-            *base,
-            "get",
-            "pod",
-            pod,
-            "--watch",
-            "-o",
-            'jsonpath={.status.containerStatuses[0].state.terminated.exitCode}{"\\n"}',
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=cluster.env,
-    )
-    try:
-        with default.load(cluster, keep_alive=keep_alive) as load:
-            start = time.time()
-            cluster.kubectl("delete", "pod", "-n", default.namespace, pod, "--wait=true", timeout=90)
-            cluster.wait_rollout(default.namespace, default.project.slug)
-            default.wait_settled(cluster)
-            result = load.stop()
-        log_text, _ = logs.communicate(timeout=30)
-    finally:
-        exit_codes.terminate()
-        watched, _ = exit_codes.communicate(timeout=10)
-        if logs.poll() is None:
-            logs.kill()
-            logs.wait(timeout=10)
+    deletion = delete_pod_under_load(cluster, default, keep_alive=keep_alive)
+    result, start, log_text, watched = deletion.load, deletion.start, deletion.log, deletion.exit_codes
     assert result.failed_count == 0, lost(cluster, default, result, start)
     assert result.served > 0
-    messages = log_messages(log_text.decode("utf-8", errors="replace"))
+    messages = log_messages(log_text)
     assert "shutting down" in messages, messages[-5:]
     assert "stopped" in messages, messages[-5:]
     assert messages.index("shutting down") < messages.index("stopped") == len(messages) - 1
@@ -533,75 +344,21 @@ def test_deleted_pod_drains_under_load_and_exits_0(cluster: Cluster, default: De
 
 def test_drain_is_refused_by_the_disruption_budget(cluster: Cluster, default: Deployed) -> None:
     """Draining the node evicts one pod, then is refused: the other would break the budget; no request fails."""
-    (pod, *_) = default.ready_pods(cluster)
-    node = pod["spec"]["nodeName"]
-    before = {pod["metadata"]["name"] for pod in default.ready_pods(cluster)}
-    try:
-        with default.load(cluster) as load:
-            start = time.time()
-            drain = cluster.kubectl(
-                "drain", node, f"--pod-selector={default.selector}", "--timeout=30s", check=False, timeout=60
-            )
-            result = load.stop()
-        assert drain.returncode != 0, drain.stdout
-        output = drain.stdout + drain.stderr
-        assert "Cannot evict pod as it would violate the pod's disruption budget" in output, output
-        remaining = {pod["metadata"]["name"] for pod in default.ready_pods(cluster)}
-        assert len(remaining) == 1, remaining
-        assert remaining <= before, (remaining, before)
-        budget = cluster.get("pdb", "-n", default.namespace, default.project.slug)["status"]
-        assert budget["disruptionsAllowed"] == 0
-        assert result.failed_count == 0, lost(cluster, default, result, start)
-    finally:
-        cluster.kubectl("uncordon", node)
-    cluster.wait_rollout(default.namespace, default.project.slug)
+    drain = drain_under_load(cluster, default)
+    result, start, before, remaining = drain.load, drain.start, drain.before, drain.remaining
+    assert drain.command.returncode != 0, drain.command.stdout
+    output = drain.output
+    assert "Cannot evict pod as it would violate the pod's disruption budget" in output, output
+    assert len(remaining) == 1, remaining
+    assert remaining <= before, (remaining, before)
+    assert drain.disruptions_allowed == 0
+    assert result.failed_count == 0, lost(cluster, default, result, start)
 
 
 # --- 3, the control: the same rollout without the drain loses requests --------------------------
 
-WITHOUT_DRAIN = """\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - {base}
-patches:
-  - target: {{kind: Deployment}}
-    patch: |-
-      - op: remove
-        path: /spec/template/spec/containers/0/lifecycle
-      - op: replace
-        path: /spec/template/spec/containers/0/env/{delay_index}
-        value: {{name: SHUTDOWN_DELAY, value: "0s"}}
-images:
-  - name: {image}
-    newTag: {new_tag}
-"""
-
 
 def test_rollout_without_drain_loses_requests(cluster: Cluster, default: Deployed, tmp_path: Path) -> None:
     """The control: with no preStop sleep and SHUTDOWN_DELAY=0, the same rollout under the same load loses requests."""
-    base = default.directory / "deploy" / "kubernetes"
-    deployment = cluster.get("deployment", "-n", default.namespace, default.project.slug)
-    names = [item["name"] for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]]
-
-    def overlay(version: str) -> Path:
-        name, _, tag = default.images[version].partition(":")
-        text = WITHOUT_DRAIN.format(
-            base=os.path.relpath(base, tmp_path),
-            delay_index=names.index("SHUTDOWN_DELAY"),
-            image=name,
-            new_tag=tag,
-        )
-        (tmp_path / "kustomization.yaml").write_text(text, encoding="utf-8")
-        return tmp_path
-
-    old, new = other_version(default, cluster)
-    try:
-        cluster.apply_kustomization(overlay(old))  # first the pods lose their drain, without load
-        cluster.wait_rollout(default.namespace, default.project.slug)
-        default.wait_settled(cluster)
-        rollout = rollout_under_load(cluster, default, lambda: cluster.apply_kustomization(overlay(new)))
-    finally:
-        default.apply(cluster, new)  # the base again: preStop sleep and SHUTDOWN_DELAY back
-    record(control_rollout_served=rollout.load.served, control_rollout_failed=rollout.load.failed_count)
+    rollout = rollout_without_drain(cluster, default, tmp_path)
     assert rollout.load.failed_count > 0, f"no request failed in {rollout.load.served}: the load cannot see a loss"
