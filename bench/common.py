@@ -5,14 +5,14 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from harness.answers import SLUG as SLUG
 from harness.golang_image import local_go_version
 from harness.template import TEMPLATE_DIR as TEMPLATE_DIR
+from harness.waiting import timed as timed
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -24,13 +24,6 @@ T = TypeVar("T")
 
 class BenchError(RuntimeError):
     """A benchmark step that could not run."""
-
-
-def timed(action: Callable[[], T]) -> tuple[T, float]:
-    """Run action and return its result with the seconds it took."""
-    start = time.monotonic()
-    result = action()
-    return result, time.monotonic() - start
 
 
 def median(values: Sequence[float]) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 from harness.answers import SLUG
 from harness.docker import build_image, remove_images
 from harness.tools import require_tool, run
-from harness.waiting import wait_for
+from harness.waiting import timed, wait_for
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kube-cluster.sh"
 LOAD_CLIENT = Path(__file__).resolve().parent / "loadclient"  # its Dockerfile and Go source
@@ -388,13 +388,6 @@ def loss_timeline(cluster: Cluster, namespace: str, failed: Sequence[Failure], s
     return "\n".join(sorted(lines, key=lambda line: float(line.split("s ", 1)[0])))
 
 
-def timed(action: Callable[[], object]) -> float:
-    """Run action and return how many seconds it took."""
-    start = time.monotonic()
-    action()
-    return time.monotonic() - start
-
-
 # --- A generated project, built, loaded and deployed from its kustomize base ------------------
 
 CLIENTS = 16  # concurrent clients of the load through the Service
@@ -474,7 +467,7 @@ class Deployed:
 
     def deploy(self, cluster: Cluster) -> None:
         """Apply the base with the first version, timed; find the Service's address; wait until it routes."""
-        self.apply_to_ready = timed(lambda: self.apply(cluster, FIRST))
+        _, self.apply_to_ready = timed(lambda: self.apply(cluster, FIRST))
         self.address = cluster.cluster_ip(self.project.slug, self.project.slug)
         self.wait_settled(cluster)  # on a cluster used before, the pods of an earlier run are gone
 
