@@ -63,7 +63,17 @@ start_dockerd() {
   dockerd="$(find_dockerd)"
   [[ -n "$dockerd" ]] || die "dockerd not found on PATH"
   log "starting $dockerd (log: $DOCKERD_LOG)"
-  nohup "$dockerd" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  # A daemon outlives this script: it must not keep the caller's descriptors (a held lock, a pipe).
+  (close_inherited_descriptors && exec nohup "$dockerd" >>"$DOCKERD_LOG" 2>&1 </dev/null) &
+}
+
+# Closes every descriptor above stderr in the current (sub)shell.
+close_inherited_descriptors() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd="${fd##*/}"
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
 }
 
 wait_for_daemon() {

@@ -289,12 +289,21 @@ YAML
 }
 
 # start NAME COMMAND... runs a daemon in its own session, logging to a file, and records its PID.
+# The daemon keeps none of the caller's descriptors above stderr (a held lock, a pipe).
 start() {
   local name="$1"
   shift
   mkdir -p "$STATE/logs" "$STATE/pids"
-  setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
+  (close_inherited_descriptors && exec setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1) &
   echo $! >"$STATE/pids/$name"
+}
+
+close_inherited_descriptors() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd="${fd##*/}"
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
 }
 
 running() { [[ -f "$STATE/pids/$1" ]] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null; }
