@@ -31,6 +31,7 @@ CRUFT_FILE = Path(".cruft.json")
 BRANCH_PREFIX = "template-update/"
 RELEASE_TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 COMMIT = re.compile(r"[0-9a-f]{40}")
+PEELED = "^{commit}"
 LOCATION = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)+|/[A-Za-z0-9._~/+-]+")
 CRUFT_HINT = "pip install -r requirements-ci.txt (or pip install cruft==2.16.0)"
 CONFLICTS, REFUSED = 1, 2
@@ -95,7 +96,8 @@ def check_state(state: dict[str, Any], releases: dict[str, Release]) -> Release:
     if checkout is not None and checkout not in releases:
         raise Refused(f"checkout={json.dumps(checkout)} is not allowed: null or a release tag vX.Y.Z of {TEMPLATE}")
     commit = state.get("commit")
-    current = releases.get(commit) if isinstance(commit, str) else None
+    # A release tag, the commit it names (tag^{commit}, what a project made without cruft records), or its SHA.
+    current = releases.get(commit.removesuffix(PEELED)) if isinstance(commit, str) else None
     if current is None and isinstance(commit, str) and COMMIT.fullmatch(commit):
         current = max((r for r in releases.values() if r.commit == commit), key=lambda r: r.number, default=None)
     if current is None:
