@@ -85,7 +85,6 @@ def read_state() -> dict[str, Any]:
 
 def check_state(state: dict[str, Any], releases: dict[str, Release]) -> Release:
     """Refuse any template, directory, commit or checkout but this template's root at a release; return it."""
-    check_location(TEMPLATE, "the template location fixed at generation")
     template = check_location(state.get("template"), "template")
     if template != TEMPLATE:
         raise Refused(f"template={json.dumps(template)} is not allowed: only {TEMPLATE}, where this project came from")
@@ -245,6 +244,7 @@ def report(current: Release, release: Release, merged: list[str], unmerged: list
 
 def update() -> int:
     """Check .cruft.json, then update to the newest release on its own branch."""
+    check_location(TEMPLATE, "the template location fixed at generation")
     state = read_state()
     releases = list_releases()
     current = check_state(state, releases)
