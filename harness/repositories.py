@@ -89,10 +89,11 @@ def replace_in(path: Path, old: str, new: str) -> None:
 
 
 def set_release(template: Path, old: str, new: str) -> None:
-    """Move the `version` default (rules, cookiecutter.json, the form's step) from one release to the next."""
+    """Move the release (rules, cookiecutter.json, the form's step, pyproject.toml) from one to the next."""
     replace_in(template / RULES_FILE, f'TEMPLATE_RELEASE = "{old}"', f'TEMPLATE_RELEASE = "{new}"')
     replace_in(template / "cookiecutter.json", f'"version": "{old}"', f'"version": "{new}"')
     replace_in(template / "template.yaml", f'version: "{old}"', f'version: "{new}"')
+    replace_in(template / "pyproject.toml", f'version = "{old}"', f'version = "{new}"')
 
 
 def tag(template: Path, version: str) -> None:

@@ -405,8 +405,8 @@ QUESTIONS: tuple[Question, ...] = (
         "Template release the project is made from (recorded in .cruft.json; `make template-update` moves it)",
         "Template release",
         "",  # not a form field: the form passes the release as it is
-        "the template release the project is made from, `MAJOR.MINOR.PATCH` (tag `vMAJOR.MINOR.PATCH`); each "
-        "release sets it, `.cruft.json` records it, `make template-update` moves it to the release it applies",
+        "the release being rendered, `MAJOR.MINOR.PATCH` (tag `vMAJOR.MINOR.PATCH`), and nothing else: it records "
+        "the release in `.cruft.json`, and `make template-update` moves it to the release it applies",
         f"`{TEMPLATE_RELEASE}`",
         kind="release",
     ),
@@ -591,9 +591,16 @@ def check_choice(question: str, value: object, choices: tuple[str, ...]) -> str:
 
 
 def check_template_version(value: object) -> str:
-    """Accept the template release as MAJOR.MINOR.PATCH."""
+    """Accept the release being rendered, as MAJOR.MINOR.PATCH: the answer records it, it is no choice."""
     if not isinstance(value, str) or not TEMPLATE_VERSION.search(value):
-        raise InvalidAnswer("version", value, "a template release as MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        raise InvalidAnswer("version", value, f"a template release as MAJOR.MINOR.PATCH, e.g. {TEMPLATE_RELEASE}")
+    if value != TEMPLATE_RELEASE:
+        raise InvalidAnswer(
+            "version",
+            value,
+            f"{TEMPLATE_RELEASE}, the release being rendered (to update a project, run make template-update, or "
+            f'cruft update --variables-to-update \'{OPEN}"version": "{TEMPLATE_RELEASE}"{CLOSE}\')',
+        )
     return value
 
 
