@@ -185,7 +185,7 @@ def parameters(rules: ModuleType) -> list[dict[str, Any]]:
 
 
 def step_values(rules: ModuleType) -> dict[str, Any]:
-    """What the fetch:cookiecutter step passes on: each field, the derived defaults, the release, the __ answers, the location."""
+    """What the fetch:cookiecutter step passes on: the fields, derived defaults, release, __ answers and location."""
     values: dict[str, Any] = {}
     for question in rules.QUESTIONS:
         key = question.key
