@@ -15,6 +15,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -107,6 +108,30 @@ def test_cruft_project_keeps_the_state_cruft_writes(released_template: Path, tmp
     recorded = state(project)
     assert recorded["commit"] == git(released_template, "rev-parse", "v1.0.0^{commit}").strip()
     assert recorded["context"]["cookiecutter"]["_template_location"] == str(released_template)
+
+
+TEMPLATE_LOCATIONS = {
+    "https": ("https://gitlab.example.com:8443/platform/go-scratch-service", True),
+    "local-path": ("/srv/templates/go-scratch-service", True),
+    "credentials": ("https://bot:glpat-secret@gitlab.example.com/platform/go-scratch-service", False),
+    "query": ("https://github.com/org/go-scratch-service?ref=x", False),
+    "ext-transport": ("ext::sh -c touch% /tmp/pwned", False),
+    "ssh": ("git@github.com:org/go-scratch-service.git", False),
+    "file-url": ("file:///srv/templates/go-scratch-service", False),
+    "parent": ("/srv/templates/../go-scratch-service", False),
+    "relative": ("templates/go-scratch-service", False),
+}
+
+
+@pytest.mark.parametrize(("location", "accepted"), TEMPLATE_LOCATIONS.values(), ids=TEMPLATE_LOCATIONS.keys())
+def test_template_location_is_a_url_without_credentials(pre_gen: ModuleType, location: str, accepted: bool) -> None:
+    """The hook accepts an https URL without credentials or an absolute path as _template_location, nothing else."""
+    context = {**pre_gen.ANSWERS, "_template_location": location}
+    if accepted:
+        pre_gen.rules.check_private_keys(context)
+        return
+    with pytest.raises(pre_gen.InvalidAnswer, match=r"^_template_location=.* is not allowed: the template's own"):
+        pre_gen.rules.check_private_keys(context)
 
 
 def test_rendered_state_is_deterministic(released_template: Path, tmp_path: Path) -> None:
