@@ -41,6 +41,8 @@ from harness.repositories import (
     made_by_cruft,
     other_template,
     release_v2,
+    replace_in,
+    tag,
     template_update,
 )
 from harness.tools import run
@@ -248,6 +250,20 @@ def test_unclean_tree_is_refused(released_template: Path, tmp_path: Path) -> Non
     assert git(project, "branch", "--list", BRANCH) == ""
 
 
+def test_failed_update_leaves_nothing_behind(released_template: Path, tmp_path: Path) -> None:
+    """A tag cut without bumping the release: the hook refuses it, cruft fails, the branch goes, main is checked out."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    replace_in(released_template / TEMPLATE_FILE, OLD_LINE, NEW_LINE)
+    tag(released_template, V2)  # TEMPLATE_RELEASE still says 1.0.0
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    assert errors(updated)[-1] == f"error: cruft update to v{V2} failed (exit 1)"
+    assert f'error: version="{V2}" is not allowed: 1.0.0, the release being rendered' in updated.stderr
+    assert git(project, "branch", "--show-current").strip() == "main"
+    assert git(project, "branch", "--list", BRANCH) == ""
+    assert git(project, "status", "--porcelain") == ""
+
+
 # --- .cruft.json is untrusted input --------------------------------------------------------------
 
 HOSTILE: dict[str, Callable[[Path, Path], tuple[dict[str, Any], str]]] = {
@@ -262,7 +278,7 @@ HOSTILE: dict[str, Callable[[Path, Path], tuple[dict[str, Any], str]]] = {
     ),
     "credentials-in-url": lambda template, marker: (
         {"template": "https://bot:ghp_secret@github.com/org/go-scratch-service"},
-        'template="https://bot:ghp_secret@github.com/org/go-scratch-service" is not allowed: an https:// URL',
+        'template="https://***@github.com/org/go-scratch-service" is not allowed: an https:// URL',
     ),
     "checkout-of-no-release": lambda template, marker: ({"checkout": "hostile"}, 'checkout="hostile"'),
 }
@@ -291,6 +307,7 @@ def test_hostile_cruft_json_is_refused_before_cruft_runs(
     assert line.startswith("error: ")
     assert says in line
     assert "is not allowed" in line
+    assert "ghp_secret" not in say(updated)  # a refusal never prints a credential
     assert not marker.exists()
     assert git(project, "branch", "--list", BRANCH) == ""
 

@@ -62,10 +62,15 @@ def git(*args: str, check: bool = True) -> str:
     return result.stdout
 
 
+def redacted(value: object) -> str:
+    """A value as JSON for an error line, with any user and password in a URL replaced by ***."""
+    return re.sub(r"(://)[^/@]*@", r"\1***@", json.dumps(value))
+
+
 def check_location(value: object, name: str) -> str:
     """Accept an https URL with no credentials, query or fragment, or an absolute local path."""
     if not isinstance(value, str) or not LOCATION.fullmatch(value) or "/../" in f"{value}/":
-        shown = json.dumps(value)
+        shown = redacted(value)
         raise Refused(f"{name}={shown} is not allowed: an https:// URL without credentials, or an absolute path")
     return value
 
@@ -202,7 +207,7 @@ def abandon(branch: str, start: str) -> None:
     """Undo a failed update: back to where it started, the update branch deleted."""
     git("reset", "--quiet", "--hard", check=False)
     git("clean", "--quiet", "--force", "-d", check=False)
-    git("switch", "--quiet", start, check=False)
+    git("checkout", "--quiet", start, check=False)
     git("branch", "--quiet", "-D", branch, check=False)
 
 
@@ -259,7 +264,7 @@ def update() -> int:
     check_clean()
     baseline = git("log", "-1", "--format=%H", "--", str(CRUFT_FILE)).strip() or "HEAD"
     ours = changed_files(baseline)
-    start = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    start = git("branch", "--show-current").strip() or git("rev-parse", "HEAD").strip()  # CI may be detached
     git("switch", "--quiet", "--create", branch)
     try:
         run_cruft(newest)
