@@ -65,9 +65,9 @@ def changed(project: Path, since: str) -> list[str]:
     return sorted(git(project, "diff", "--name-status", since, "HEAD").splitlines())
 
 
-def project_from_v1(maker: str, template: Path, tmp_path: Path) -> Path:
+def project_from_v1(maker: str, template: Path, tmp_path: Path, answers: dict[str, Any] | None = None) -> Path:
     """A project made from v1.0.0 in the given way, with the team's edit committed; then v2.0.0 is released."""
-    project = MAKERS[maker](template, tmp_path / "projects", ANSWERS)
+    project = MAKERS[maker](template, tmp_path / "projects", {**ANSWERS, **(answers or {})})
     add_user_note(project)
     release_v2(template)
     return project
@@ -180,10 +180,20 @@ def check_brings_exactly_v2(project: Path, template: Path, tmp_path: Path) -> No
     run(["make", "lint"], cwd=project)
 
 
-@pytest.mark.parametrize("maker", sorted(MAKERS))
-def test_template_update_brings_exactly_the_release(released_template: Path, tmp_path: Path, maker: str) -> None:
+# How the project was made from v1, and its answers: the hooks vendor the dependencies again on each render.
+UPDATE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "cli": ("cli", {}),
+    "cruft": ("cruft", {}),
+    "cli-vendoring-metrics-gitlab": ("cli", {"vendor_dependencies": True, "prometheus_metrics": True, "ci": "gitlab"}),
+}
+
+
+@pytest.mark.parametrize(("maker", "answers"), UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
+def test_template_update_brings_exactly_the_release(
+    released_template: Path, tmp_path: Path, maker: str, answers: dict[str, Any]
+) -> None:
     """On its own branch: v2's change, file changed, added and removed; the team's edit kept; go vet/test, make lint."""
-    project = project_from_v1(maker, released_template, tmp_path)
+    project = project_from_v1(maker, released_template, tmp_path, answers)
     check_brings_exactly_v2(project, released_template, tmp_path)
 
 
@@ -238,6 +248,24 @@ def test_conflicting_edit_is_reported_by_file(released_template: Path, tmp_path:
     assert f"- `{TEMPLATE_FILE.name}`" in report.read_text(encoding="utf-8")
     assert git(project, "branch", "--show-current").strip() == BRANCH
     assert git(project, "rev-parse", "main") == main
+
+
+def test_edit_beside_the_release_is_merged_and_listed(released_template: Path, tmp_path: Path) -> None:
+    """An edit elsewhere in a file v2 changes merges cleanly (exit 0); the report lists the file for review."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    handlers = project / TEMPLATE_FILE.name
+    handlers.write_text(handlers.read_text(encoding="utf-8") + "\n// Owned by the platform team.\n", "utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Our note")
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode == 0, say(updated)
+    text = handlers.read_text(encoding="utf-8")
+    assert NEW_LINE in text
+    assert text.endswith("// Owned by the platform team.\n")
+    assert "## Conflicts\n\nNone." in report.read_text(encoding="utf-8")
+    assert f"worth a look):\n- `{TEMPLATE_FILE.name}`\n" in report.read_text(encoding="utf-8")
 
 
 def test_unclean_tree_is_refused(released_template: Path, tmp_path: Path) -> None:
