@@ -33,7 +33,7 @@ RELEASE_TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 COMMIT = re.compile(r"[0-9a-f]{40}")
 PEELED = "^{commit}"
 LOCATION = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)+|/[A-Za-z0-9._~/+-]+")
-CRUFT_HINT = "pip install -r requirements-ci.txt (or pip install cruft==2.16.0)"
+REQUIREMENTS = Path("requirements-ci.txt")  # pins cruft, when the project has CI
 CONFLICTS, REFUSED = 1, 2
 
 
@@ -54,12 +54,20 @@ class Release(NamedTuple):
 
 
 def git(*args: str, check: bool = True) -> str:
-    """Run git in the project; its output, or Refused with git's last line."""
+    """Run git in the project; its output, or Refused naming the git command and its last line."""
     result = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
+        command = next(arg for arg in args if not arg.startswith("-") and "=" not in arg)
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Refused(f"git {args[0]} failed: {detail}")
+        raise Refused(f"git {command} failed: {detail}")
     return result.stdout
+
+
+def cruft_hint() -> str:
+    """How to install cruft: the release requirements-ci.txt pins, if there is one."""
+    pins = REQUIREMENTS.read_text(encoding="utf-8").splitlines() if REQUIREMENTS.is_file() else []
+    pinned = [line.split("#")[0].strip() for line in pins if line.startswith("cruft==")]
+    return f"pip install '{pinned[0]}'" if pinned else "pip install cruft"
 
 
 def redacted(value: object) -> str:
@@ -193,7 +201,7 @@ def run_cruft(release: Release) -> None:
     """Run cruft update to the release's tag, recording the release as the `version` answer."""
     cruft = shutil.which("cruft")
     if cruft is None:
-        raise Refused(f"cruft is not installed: {CRUFT_HINT}")
+        raise Refused(f"cruft is not installed: {cruft_hint()}")
     variables = json.dumps({"version": release.tag[1:]})
     command = [cruft, "update", "--skip-apply-ask", "--checkout", release.tag, "--variables-to-update", variables]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
