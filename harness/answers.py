@@ -179,6 +179,9 @@ ANSWERS: list[AnswerCase] = [
     _edge("slug-63-chars", "project_slug", "a" * 63),
     _one("project_slug", "shell", "svc;rm -rf ~", *_REFUSED),
     _one("project_slug", "unicode", "café", *_REFUSED),
+    # version: the release being rendered, nothing else
+    _one("version", "older-release", "0.9.0", *_REFUSED),
+    _one("version", "tag-spelling", "v1.0.0", *_REFUSED),
     # owner
     _one("owner", "plain", "team-platform", VALID),
     _one("owner", "yaml-true", "true", VALID),

@@ -27,6 +27,11 @@ DERIVED_BOOLEAN = "{{{{ cookiecutter.{key} | string | lower in [{words}] }}}}"
 # changes how files or hooks render: no answer, extra context, user config or replay file may set it.
 EXTENSIONS = ["local_extensions.SandboxedAnswers"]
 RUNTIME_PRIVATE_KEYS = frozenset({"_template", "_output_dir", "_repo_dir", "_checkout", "_commit", "__prompts__"})
+# Where this template's releases live: the one location a generated project's .cruft.json and its
+# `make template-update` accept. A platform team that forks the template sets its fork's URL here
+# (then runs scripts/generate_portal_files.py), before cutting its first release.
+TEMPLATE_LOCATION_KEY = "_template_location"
+TEMPLATE_LOCATION = "https://github.com/org/go-scratch-service"
 
 
 def whole(body: str) -> str:
@@ -165,7 +170,12 @@ OWNER_PATTERN = whole(
 LIFECYCLES = ("experimental", "production", "deprecated")
 CI_SYSTEMS = ("github", "gitlab", "none")
 TEMPLATE_VERSION_PATTERN = whole(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+# The release being cut: its tag is v<TEMPLATE_RELEASE> and CHANGELOG.md has its entry.
 TEMPLATE_RELEASE = "1.0.0"
+# A template location: an https URL without user, password or query, or an absolute local path
+# (a team's mirror on disk); never a URL that carries credentials or a git transport that runs commands.
+TEMPLATE_LOCATION_PATTERN = whole(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)+|/[A-Za-z0-9._~/+-]+")
+TEMPLATE_LOCATION_MAX_LENGTH = 300
 
 # --- Module paths (golang.org/x/mod/module.CheckPath) ---------------------------------------------
 
@@ -392,10 +402,11 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "version",
         TEMPLATE_RELEASE,
-        "Template release that generates the project (keep the default: portals record it)",
+        "Template release the project is made from (recorded in .cruft.json; `make template-update` moves it)",
         "Template release",
         "",  # not a form field: the form passes the release as it is
-        "template release, `MAJOR.MINOR.PATCH`; keep the default (Cortex and other portals record it)",
+        "the release being rendered, `MAJOR.MINOR.PATCH` (tag `vMAJOR.MINOR.PATCH`), and nothing else: it records "
+        "the release in `.cruft.json`, and `make template-update` moves it to the release it applies",
         f"`{TEMPLATE_RELEASE}`",
         kind="release",
     ),
@@ -580,9 +591,36 @@ def check_choice(question: str, value: object, choices: tuple[str, ...]) -> str:
 
 
 def check_template_version(value: object) -> str:
-    """Accept the template release as MAJOR.MINOR.PATCH."""
+    """Accept the release being rendered, as MAJOR.MINOR.PATCH: the answer records it, it is no choice."""
     if not isinstance(value, str) or not TEMPLATE_VERSION.search(value):
-        raise InvalidAnswer("version", value, "a template release as MAJOR.MINOR.PATCH, e.g. 1.0.0")
+        raise InvalidAnswer("version", value, f"a template release as MAJOR.MINOR.PATCH, e.g. {TEMPLATE_RELEASE}")
+    if value != TEMPLATE_RELEASE:
+        raise InvalidAnswer(
+            "version",
+            value,
+            f"{TEMPLATE_RELEASE}, the release being rendered (to update a project, run make template-update, or "
+            f'cruft update --variables-to-update \'{OPEN}"version": "{TEMPLATE_RELEASE}"{CLOSE}\')',
+        )
+    return value
+
+
+TEMPLATE_LOCATION_RE = re.compile(TEMPLATE_LOCATION_PATTERN)
+
+
+def check_template_location(value: object) -> str:
+    """Accept the template's location: an https URL without credentials, or an absolute local path."""
+    if (
+        not isinstance(value, str)
+        or len(value) > TEMPLATE_LOCATION_MAX_LENGTH
+        or not TEMPLATE_LOCATION_RE.search(value)
+        or "/../" in f"{value}/"
+    ):
+        raise InvalidAnswer(
+            TEMPLATE_LOCATION_KEY,
+            value,
+            "the template's own location: an https:// URL with no user, password, query or fragment "
+            "(e.g. https://github.com/acme/go-scratch-service), or an absolute local path",
+        )
     return value
 
 
@@ -590,6 +628,9 @@ def check_private_keys(raw: dict[str, Any]) -> None:
     """Refuse any cookiecutter setting (`_` key) that this template does not set itself, from any source."""
     for key, value in raw.items():
         if not key.startswith("_") or key in RUNTIME_PRIVATE_KEYS or key in DERIVED_KEYS:
+            continue
+        if key == TEMPLATE_LOCATION_KEY:
+            check_template_location(value)
             continue
         if key == "_extensions" and value == EXTENSIONS:
             continue

@@ -185,7 +185,7 @@ def parameters(rules: ModuleType) -> list[dict[str, Any]]:
 
 
 def step_values(rules: ModuleType) -> dict[str, Any]:
-    """What the fetch:cookiecutter step passes on: each field, the derived defaults, the release, the __ answers."""
+    """What the fetch:cookiecutter step passes on: the fields, derived defaults, release, __ answers and location."""
     values: dict[str, Any] = {}
     for question in rules.QUESTIONS:
         key = question.key
@@ -200,6 +200,7 @@ def step_values(rules: ModuleType) -> dict[str, Any]:
             values[key] = f"${{{{ parameters.{key} }}}}"
     for key in rules.BOOLEAN_KEYS:
         values[f"__{key}"] = rules.derived_expression(key)
+    values[rules.TEMPLATE_LOCATION_KEY] = rules.TEMPLATE_LOCATION  # recorded in .cruft.json
     return values
 
 
@@ -246,6 +247,7 @@ def cookiecutter_json(rules: ModuleType) -> str:
     """cookiecutter.json: the questions and defaults, the derived booleans, the sandbox, the prompts."""
     config: dict[str, Any] = {q.key: q.default for q in rules.QUESTIONS}
     config |= {f"__{key}": rules.derived_expression(key) for key in rules.BOOLEAN_KEYS}
+    config[rules.TEMPLATE_LOCATION_KEY] = rules.TEMPLATE_LOCATION
     config["_extensions"] = list(rules.EXTENSIONS)
     config["__prompts__"] = {q.key: q.prompt for q in rules.QUESTIONS}
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ import pytest
 from harness.backstage import Backstage, install_backstage
 from harness.docker import docker_client
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
+from harness.repositories import release_repository
 from harness.template import load_hook
 from harness.tools import file_lock, require_tool, standin_builder, structure_test_tool
 
@@ -96,3 +97,9 @@ def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     shim = tmp_path_factory.mktemp("docker-shim")
     (shim / "docker").symlink_to(docker_client())
     return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+@pytest.fixture
+def released_template(tmp_path: Path) -> Path:
+    """The template as a team's fork in a git repository of its own, its location fixed in it, tagged v1.0.0."""
+    return release_repository(tmp_path)

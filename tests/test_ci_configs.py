@@ -26,7 +26,7 @@ from harness.tools import require_tool, run
 from harness.versions import GOLANGCI_LINT_VERSION
 
 CI_FILES = {
-    "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
+    "github": [".github/workflows/ci.yml", ".github/workflows/template-update.yml", ".github/dependabot.yml"],
     "gitlab": [".gitlab-ci.yml", "renovate.json"],
     "none": [],
 }
@@ -298,7 +298,7 @@ def test_gitlab_job_scripts_pass_shellcheck(gitlab_project: Path, tmp_path: Path
     shellcheck = require_tool("shellcheck")
     config = pipeline(gitlab_project)
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
-    assert sorted(jobs) == ["build-image", "image-test", "lint", "publish", "sign", "test", "vuln"]
+    assert sorted(jobs) == ["build-image", "image-test", "lint", "publish", "sign", "template-update", "test", "vuln"]
     for name, job in jobs.items():
         script = tmp_path / f"{name}.sh"
         script.write_text(f"#!/bin/sh\nset -e\n{job_script(job)}\n", encoding="utf-8")
@@ -406,6 +406,74 @@ def test_both_platforms_publish_the_same_release_tags(github_project: Path, gitl
     for ref, publishes in RELEASE_TAGS.items():
         assert github_filter_matches(github_pattern, ref) == publishes, ref
         assert (re.search(gitlab_pattern, ref) is not None) == publishes, ref
+
+
+# --- Template updates: the scheduled job that opens the pull or merge request ----------------
+
+TEMPLATE_UPDATE_WORKFLOW = Path(".github") / "workflows" / "template-update.yml"
+
+
+def update_workflow(project: Path) -> dict[str, Any]:
+    """The generated template-update workflow."""
+    return load(project / TEMPLATE_UPDATE_WORKFLOW)
+
+
+def test_template_update_workflow_passes_actionlint_and_the_schema(github_project: Path) -> None:
+    """Actionlint (with shellcheck) finds nothing in the update workflow, which validates against the schema."""
+    actionlint = require_tool("actionlint")
+    require_tool("shellcheck")
+    run([actionlint, "-color=false", str(TEMPLATE_UPDATE_WORKFLOW)], cwd=github_project)
+    check_schema("vendor.github-workflows", github_project / TEMPLATE_UPDATE_WORKFLOW)
+
+
+def test_template_update_workflow_alone_writes_on_a_schedule(github_project: Path) -> None:
+    """Weekly and on demand only, the token reads nothing by default; its one job alone writes branches and PRs."""
+    config = update_workflow(github_project)
+    assert config[True] == {"schedule": [{"cron": "23 5 * * 1"}], "workflow_dispatch": None}
+    assert config["permissions"] == {}
+    (job,) = config["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["persist-credentials"] is False
+    text = (github_project / TEMPLATE_UPDATE_WORKFLOW).read_text(encoding="utf-8")
+    uses = [match for line in text.splitlines() if (match := USES_LINE.match(line))]
+    assert len(uses) == 2
+    for match in uses:
+        assert USES_PINNED.match(match.group(1)), match.group(1)
+        assert re.fullmatch(r"# v\d+\.\d+\.\d+", match.group(2).strip())
+
+
+def test_template_update_workflow_pushes_only_the_update_branch(github_project: Path) -> None:
+    """It runs make template-update with the pinned cruft, pushes only template-update/v*, and opens the PR."""
+    (job,) = update_workflow(github_project)["jobs"].values()
+    script = "\n".join(step["run"] for step in job["steps"] if "run" in step)
+    assert """pipx install "$(grep '^cruft==' requirements-ci.txt)\"""" in script
+    assert "cruft==2.16.0" in (github_project / "requirements-ci.txt").read_text(encoding="utf-8")
+    assert "make template-update || status=$?" in script
+    assert "template-update/v*) ;;" in script
+    (push,) = [line.strip() for line in script.splitlines() if "git push" in line]
+    assert push.endswith('"HEAD:refs/heads/$BRANCH"')
+    assert 'gh pr create --base "$GITHUB_REF_NAME" --head "$BRANCH"' in script
+    assert '--body-file "$TEMPLATE_UPDATE_REPORT"' in script
+
+
+def test_gitlab_template_update_runs_only_on_schedule(gitlab_project: Path) -> None:
+    """Scheduled pipelines only; the token's environment is named by this job alone; only its branch is pushed."""
+    config = pipeline(gitlab_project)
+    job = config["template-update"]
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert job["environment"] == {"name": "template-update", "action": "access"}
+    others = [name for name, other in config.items() if isinstance(other, dict) and name != "template-update"]
+    assert not [
+        name for name in others if "environment" in config[name] or "TEMPLATE_UPDATE_TOKEN" in str(config[name])
+    ]
+    script = job_script(job)
+    assert """pip install --quiet "$(grep '^cruft==' requirements-ci.txt)\"""" in script
+    assert "make template-update || status=$?" in script
+    (push,) = [line.strip() for line in script.splitlines() if "git push" in line]
+    assert push.endswith('"HEAD:refs/heads/$branch"')
+    assert '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests"' in script
+    assert '--data-urlencode "description@$TEMPLATE_UPDATE_REPORT"' in script
 
 
 # --- pre-commit ----------------------------------------------------------------------------

@@ -207,11 +207,12 @@ def test_backstage_template_is_a_scaffolder_template() -> None:
 
 
 def test_backstage_asks_every_question() -> None:
-    """Every public question is a form field and reaches cookiecutter; the release is passed as it is."""
+    """Every public question is a form field and reaches cookiecutter; the release and the location pass as they are."""
     fields = backstage_parameters()
     values = fetch_step()["input"]["values"]
     assert sorted(set(fields) - {"repoUrl"}) == sorted(set(PUBLIC_KEYS) - CONSTANT_KEYS)
-    assert sorted(values) == sorted(PUBLIC_KEYS + PRIVATE_KEYS)
+    assert sorted(values) == sorted([*PUBLIC_KEYS, *PRIVATE_KEYS, "_template_location"])
+    assert values["_template_location"] == COOKIECUTTER_JSON["_template_location"]
     for key in set(PUBLIC_KEYS) - CONSTANT_KEYS:
         assert f"parameters.{key}" in values[key], key
         assert fields[key]["description"] == PROMPTS[key], key

@@ -1,0 +1,352 @@
+"""Template releases reach generated projects: `make template-update` and the .cruft.json it trusts.
+
+A git repository of the template, released as v1.0.0 then v2.0.0 (which changes a file, adds one
+and removes one), is made in each test. Projects made from v1 by the cookiecutter command line
+by cruft and by Backstage's real fetch:cookiecutter action (marker node) carry a committed edit of their
+own; `make template-update` brings exactly v2's change in on a branch, keeps the edit, and the
+project still vets, tests and lints. A conflicting edit is reported by file; a .cruft.json that
+points at other code (another commit, directory or template, or a URL with credentials) is
+refused before cruft runs, and the hostile code it names never runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from harness.backstage import Backstage, fetch_job, form_answers
+from harness.project import GO_VERSION
+from harness.repositories import (
+    ADDED_FILE,
+    ADDED_TEXT,
+    CHANGELOG_V2,
+    NEW_LINE,
+    OLD_LINE,
+    REMOVED_FILE,
+    TEMPLATE_FILE,
+    USER_NOTE,
+    V2,
+    add_user_note,
+    commit_project,
+    cruft,
+    git,
+    hostile_commit,
+    made_by_cli,
+    made_by_cruft,
+    other_template,
+    release_v2,
+    replace_in,
+    tag,
+    template_update,
+)
+from harness.tools import run
+
+pytestmark = pytest.mark.slow
+
+SLUG = "fleet-service"
+ANSWERS = {"project_slug": SLUG, "go_version": GO_VERSION}
+BRANCH = f"template-update/v{V2}"
+MAKERS: dict[str, Callable[[Path, Path, dict[str, Any]], Path]] = {"cli": made_by_cli, "cruft": made_by_cruft}
+
+
+def state(project: Path) -> dict[str, Any]:
+    """The project's .cruft.json."""
+    return json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+
+
+def changed(project: Path, since: str) -> list[str]:
+    """What the commits since a ref changed: git's status letter and path, sorted."""
+    return sorted(git(project, "diff", "--name-status", since, "HEAD").splitlines())
+
+
+def project_from_v1(maker: str, template: Path, tmp_path: Path, answers: dict[str, Any] | None = None) -> Path:
+    """A project made from v1.0.0 in the given way, with the team's edit committed; then v2.0.0 is released."""
+    project = MAKERS[maker](template, tmp_path / "projects", {**ANSWERS, **(answers or {})})
+    add_user_note(project)
+    release_v2(template)
+    return project
+
+
+def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The command's own lines on stderr, without make's closing "make: *** ... Error N"."""
+    return [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+
+
+def say(result: subprocess.CompletedProcess[str]) -> str:
+    """A command's whole output, for assertion messages."""
+    return result.stdout + result.stderr
+
+
+# --- Every project knows its origin -------------------------------------------------------------
+
+
+def test_cli_project_records_its_origin_for_cruft(released_template: Path, tmp_path: Path) -> None:
+    """A project made by the cookiecutter CLI has a .cruft.json naming the fixed location, v1.0.0 and the answers."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    recorded = state(project)
+    assert recorded["template"] == str(released_template)
+    assert (recorded["commit"], recorded["checkout"], recorded["directory"]) == ("v1.0.0^{commit}", "v1.0.0", None)
+    answers = recorded["context"]["cookiecutter"]
+    assert (answers["project_slug"], answers["version"], answers["go_version"]) == (SLUG, "1.0.0", GO_VERSION)
+    assert not [key for key in answers if key.startswith("_") and key != "_template"]  # no machine paths
+    # Rendered without git, it names the release by its tag: cruft check is strict about SHAs until the first update.
+    checked = cruft("check", "--not-strict", cwd=project)
+    assert checked.returncode == 0, say(checked)
+    release_v2(released_template)
+    checked = cruft("check", "--not-strict", cwd=project)
+    assert checked.returncode != 0
+    assert "out of date" in say(checked)
+
+
+def test_cruft_project_keeps_the_state_cruft_writes(released_template: Path, tmp_path: Path) -> None:
+    """Under cruft create the template renders no .cruft.json of its own: cruft's state, with the commit, stays."""
+    project = made_by_cruft(released_template, tmp_path / "projects", ANSWERS)
+    recorded = state(project)
+    assert recorded["commit"] == git(released_template, "rev-parse", "v1.0.0^{commit}").strip()
+    assert recorded["context"]["cookiecutter"]["_template_location"] == str(released_template)
+
+
+TEMPLATE_LOCATIONS = {
+    "https": ("https://gitlab.example.com:8443/platform/go-scratch-service", True),
+    "local-path": ("/srv/templates/go-scratch-service", True),
+    "credentials": ("https://bot:glpat-secret@gitlab.example.com/platform/go-scratch-service", False),
+    "query": ("https://github.com/org/go-scratch-service?ref=x", False),
+    "ext-transport": ("ext::sh -c touch% /tmp/pwned", False),
+    "ssh": ("git@github.com:org/go-scratch-service.git", False),
+    "file-url": ("file:///srv/templates/go-scratch-service", False),
+    "parent": ("/srv/templates/../go-scratch-service", False),
+    "relative": ("templates/go-scratch-service", False),
+}
+
+
+@pytest.mark.parametrize(("location", "accepted"), TEMPLATE_LOCATIONS.values(), ids=TEMPLATE_LOCATIONS.keys())
+def test_template_location_is_a_url_without_credentials(pre_gen: ModuleType, location: str, accepted: bool) -> None:
+    """The hook accepts an https URL without credentials or an absolute path as _template_location, nothing else."""
+    context = {**pre_gen.ANSWERS, "_template_location": location}
+    if accepted:
+        pre_gen.rules.check_private_keys(context)
+        return
+    with pytest.raises(pre_gen.InvalidAnswer, match=r"^_template_location=.* is not allowed: the template's own"):
+        pre_gen.rules.check_private_keys(context)
+
+
+def test_rendered_state_is_deterministic(released_template: Path, tmp_path: Path) -> None:
+    """Two renders of the same answers write the same .cruft.json, byte for byte."""
+    first = made_by_cli(released_template, tmp_path / "one", ANSWERS)
+    second = made_by_cli(released_template, tmp_path / "two", ANSWERS)
+    assert (first / ".cruft.json").read_bytes() == (second / ".cruft.json").read_bytes()
+
+
+# --- make template-update -----------------------------------------------------------------------
+
+
+def check_brings_exactly_v2(project: Path, template: Path, tmp_path: Path) -> None:
+    """Run make template-update and check its branch: v2's change alone, the team's edit kept, vet/test/lint pass."""
+    before = (project / TEMPLATE_FILE.name).read_text(encoding="utf-8")
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode == 0, say(updated)
+    assert f"updated from v1.0.0 to v{V2} on branch {BRANCH}" in updated.stdout
+    assert git(project, "branch", "--show-current").strip() == BRANCH
+    assert changed(project, "main") == [
+        f"A\t{ADDED_FILE.name}",
+        f"D\t{REMOVED_FILE.name}",
+        "M\t.cruft.json",
+        f"M\t{TEMPLATE_FILE.name}",
+    ]
+    assert (project / TEMPLATE_FILE.name).read_text(encoding="utf-8") == before.replace(OLD_LINE, NEW_LINE)
+    assert (project / ADDED_FILE.name).read_text(encoding="utf-8") == ADDED_TEXT
+    assert (project / "README.md").read_text(encoding="utf-8").endswith(USER_NOTE)
+    recorded = state(project)
+    assert recorded["commit"] == git(template, "rev-parse", f"v{V2}^{{commit}}").strip()
+    assert (recorded["checkout"], recorded["context"]["cookiecutter"]["version"]) == (f"v{V2}", V2)
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "rev-parse", "main").strip() == git(project, "rev-parse", "HEAD~1").strip()
+
+    text = report.read_text(encoding="utf-8")
+    assert f"Template release v{V2} (this project was at v1.0.0)" in text
+    assert "\n".join(f"> {line}".rstrip() for line in CHANGELOG_V2.strip().splitlines()) in text
+    assert "## Conflicts\n\nNone." in text
+
+    run(["go", "vet", "./..."], cwd=project)
+    run(["go", "test", "./..."], cwd=project)
+    run(["make", "lint"], cwd=project)
+
+
+# How the project was made from v1, and its answers: the hooks vendor the dependencies again on each render.
+UPDATE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "cli": ("cli", {}),
+    "cruft": ("cruft", {}),
+    "cli-vendoring-metrics-gitlab": ("cli", {"vendor_dependencies": True, "prometheus_metrics": True, "ci": "gitlab"}),
+}
+
+
+@pytest.mark.parametrize(("maker", "answers"), UPDATE_CASES.values(), ids=UPDATE_CASES.keys())
+def test_template_update_brings_exactly_the_release(
+    released_template: Path, tmp_path: Path, maker: str, answers: dict[str, Any]
+) -> None:
+    """On its own branch: v2's change, file changed, added and removed; the team's edit kept; go vet/test, make lint."""
+    project = project_from_v1(maker, released_template, tmp_path, answers)
+    check_brings_exactly_v2(project, released_template, tmp_path)
+
+
+@pytest.mark.node
+def test_backstage_project_updates_like_the_others(
+    backstage: Backstage, released_template: Path, tmp_path: Path
+) -> None:
+    """A project made by Backstage's real fetch:cookiecutter action (no hooks) records its origin, updates alike."""
+    form = released_template / "template.yaml"
+    job = fetch_job(tmp_path / "backstage", form_answers(form, **ANSWERS), template=form)
+    project = backstage.fetch(job).project
+    recorded = state(project)
+    assert (recorded["template"], recorded["commit"]) == (str(released_template), "v1.0.0^{commit}")
+    assert recorded["context"]["cookiecutter"]["project_slug"] == SLUG
+    commit_project(project, "Generated by Backstage")
+    add_user_note(project)
+    release_v2(released_template)
+    check_brings_exactly_v2(project, released_template, tmp_path)
+
+
+@pytest.mark.parametrize("maker", sorted(MAKERS))
+def test_second_template_update_finds_nothing_to_do(released_template: Path, tmp_path: Path, maker: str) -> None:
+    """Run again on the update branch, or back on main while the branch waits for review: nothing to do."""
+    project = project_from_v1(maker, released_template, tmp_path)
+    assert template_update(project).returncode == 0
+    head = git(project, "rev-parse", "HEAD")
+
+    again = template_update(project)
+    assert again.returncode == 0, say(again)
+    assert f"nothing to do: the project is at v{V2}" in again.stdout
+    git(project, "switch", "--quiet", "main")
+    waiting = template_update(project)
+    assert waiting.returncode == 0, say(waiting)
+    assert f"nothing to do: {BRANCH} exists already" in waiting.stdout
+    assert git(project, "rev-parse", BRANCH) == head
+
+
+def test_conflicting_edit_is_reported_by_file(released_template: Path, tmp_path: Path) -> None:
+    """An edit of the line v2 changes: exit 1, one line naming the file, the report lists it, main untouched."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    handlers = project / TEMPLATE_FILE.name
+    handlers.write_text(handlers.read_text(encoding="utf-8").replace(OLD_LINE, "// serviceName: ours."), "utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Our comment")
+    main = git(project, "rev-parse", "HEAD")
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode != 0
+    assert errors(updated)[-1] == f"error: 1 conflict(s) with v{V2} to resolve: {TEMPLATE_FILE.name}"
+    assert "Resolve these before merging" in report.read_text(encoding="utf-8")
+    assert f"- `{TEMPLATE_FILE.name}`" in report.read_text(encoding="utf-8")
+    assert git(project, "branch", "--show-current").strip() == BRANCH
+    assert git(project, "rev-parse", "main") == main
+
+
+def test_edit_beside_the_release_is_merged_and_listed(released_template: Path, tmp_path: Path) -> None:
+    """An edit elsewhere in a file v2 changes merges cleanly (exit 0); the report lists the file for review."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    handlers = project / TEMPLATE_FILE.name
+    handlers.write_text(handlers.read_text(encoding="utf-8") + "\n// Owned by the platform team.\n", "utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Our note")
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode == 0, say(updated)
+    text = handlers.read_text(encoding="utf-8")
+    assert NEW_LINE in text
+    assert text.endswith("// Owned by the platform team.\n")
+    assert "## Conflicts\n\nNone." in report.read_text(encoding="utf-8")
+    assert f"worth a look):\n- `{TEMPLATE_FILE.name}`\n" in report.read_text(encoding="utf-8")
+
+
+def test_unclean_tree_is_refused(released_template: Path, tmp_path: Path) -> None:
+    """Uncommitted changes: refused in one line, no branch made."""
+    project = project_from_v1("cli", released_template, tmp_path)
+    (project / "notes.txt").write_text("draft\n", encoding="utf-8")
+    updated = template_update(project)
+    assert updated.returncode != 0
+    assert errors(updated) == ["error: the working tree has changes: commit or stash them first"]
+    assert git(project, "branch", "--list", BRANCH) == ""
+
+
+def test_failed_update_leaves_nothing_behind(released_template: Path, tmp_path: Path) -> None:
+    """A tag cut without bumping the release: the hook refuses it, cruft fails, the branch goes, main is checked out."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    replace_in(released_template / TEMPLATE_FILE, OLD_LINE, NEW_LINE)
+    tag(released_template, V2)  # TEMPLATE_RELEASE still says 1.0.0
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    assert errors(updated)[-1] == f"error: cruft update to v{V2} failed (exit 1)"
+    assert f'error: version="{V2}" is not allowed: 1.0.0, the release being rendered' in updated.stderr
+    assert git(project, "branch", "--show-current").strip() == "main"
+    assert git(project, "branch", "--list", BRANCH) == ""
+    assert git(project, "status", "--porcelain") == ""
+
+
+# --- .cruft.json is untrusted input --------------------------------------------------------------
+
+HOSTILE: dict[str, Callable[[Path, Path], tuple[dict[str, Any], str]]] = {
+    "old-commit": lambda template, marker: ({"commit": hostile_commit(template, marker)}, "commit="),
+    "other-directory": lambda template, marker: (
+        {"directory": "evil", "commit": hostile_commit(template, marker)},
+        'directory="evil"',
+    ),
+    "other-template": lambda template, marker: (
+        {"template": str(other_template(template, template.parent / "other", marker))},
+        "template=",
+    ),
+    "credentials-in-url": lambda template, marker: (
+        {"template": "https://bot:ghp_secret@github.com/org/go-scratch-service"},
+        'template="https://***@github.com/org/go-scratch-service" is not allowed: an https:// URL',
+    ),
+    "checkout-of-no-release": lambda template, marker: ({"checkout": "hostile"}, 'checkout="hostile"'),
+}
+
+
+def plant(project: Path, values: dict[str, Any]) -> None:
+    """Commit a .cruft.json with some of its values replaced, as a pull request could."""
+    (project / ".cruft.json").write_text(json.dumps({**state(project), **values}, indent=2) + "\n", encoding="utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Planted .cruft.json")
+
+
+@pytest.mark.parametrize("case", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_cruft_json_is_refused_before_cruft_runs(
+    released_template: Path, tmp_path: Path, case: Callable[[Path, Path], tuple[dict[str, Any], str]]
+) -> None:
+    """Another commit, directory or template, a URL with credentials: one line, exit 2, the code never runs."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    release_v2(released_template)
+    marker = tmp_path / "marker"
+    values, says = case(released_template, marker)
+    plant(project, values)
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    (line,) = errors(updated)
+    assert line.startswith("error: ")
+    assert says in line
+    assert "is not allowed" in line
+    assert "ghp_secret" not in say(updated)  # a refusal never prints a credential
+    assert not marker.exists()
+    assert git(project, "branch", "--list", BRANCH) == ""
+
+
+@pytest.mark.parametrize("case", ["old-commit", "other-template"])
+def test_hostile_cruft_json_runs_its_code_in_plain_cruft(released_template: Path, tmp_path: Path, case: str) -> None:
+    """Control: the same planted values make a plain `cruft update` run the hostile hook (the marker appears)."""
+    project = made_by_cli(released_template, tmp_path / "projects", ANSWERS)
+    release_v2(released_template)
+    marker = tmp_path / "marker"
+    values, _ = HOSTILE[case](released_template, marker)
+    plant(project, values)
+    cruft("update", "--skip-apply-ask", cwd=project)
+    assert marker.exists()
