@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from harness.backstage import Backstage, install_backstage
+from harness.build import build_binary
 from harness.docker import docker_client
 from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
@@ -123,3 +124,15 @@ def stoppable_postgres() -> Iterator[PostgresServer]:
     require_postgres()
     with running_postgres() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_project(cookies_session: Any) -> Path:
+    """A project with database=postgres (the other answers the defaults), baked once per session."""
+    return bake_with(cookies_session, {"database": "postgres"})
+
+
+@pytest.fixture(scope="session")
+def postgres_binary(postgres_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The postgres project's static binary, built as its Makefile builds it."""
+    return build_binary(postgres_project, tmp_path_factory.mktemp("postgres-binary") / "service")
