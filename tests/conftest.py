@@ -67,8 +67,8 @@ def bake(cookies: Any) -> Bake:
 
 
 @pytest.fixture(scope="session", params=COMBINATIONS, ids=answers_id)
-def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, bool], Path]:
-    """One project per combination of the boolean options, baked once per session (per xdist worker)."""
+def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, Any], Path]:
+    """One project per covered combination of the options (harness/project.py), baked once per session (per worker)."""
     return request.param, bake_with(cookies_session, request.param)
 
 
