@@ -134,6 +134,13 @@ def test_three_migrators_at_once_apply_each_migration_once(
     assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
 
 
+def test_make_help_lists_migrate_and_generate(postgres_project: Path) -> None:
+    """`make help` lists the database targets with what they do."""
+    output = run(["make", "help"], cwd=postgres_project)
+    assert "  migrate       Apply the embedded migrations to DATABASE_URL" in output
+    assert "  generate      Rewrite internal/db from queries.sql" in output
+
+
 def test_make_migrate_applies_the_migrations(postgres_project: Path, postgres_server: PostgresServer) -> None:
     """`make migrate` runs the same code (go run . -migrate) against DATABASE_URL."""
     url = postgres_server.create_database()
