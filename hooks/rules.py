@@ -138,7 +138,15 @@ class GoMinimum(NamedTuple):
 GO_MINIMUM_FOR_OPTION = {
     "prometheus_metrics": GoMinimum(26, "prometheus/client_golang v1.25 needs it"),
     "opentelemetry": GoMinimum(26, "go.opentelemetry.io/otel v1.47 and otelhttp v0.72 need it"),
+    "database": GoMinimum(26, "goose v3.30 needs it"),
 }
+# The answer that turns an option above on, when it is not a boolean's true.
+OPTION_ON = {"database": "postgres"}
+
+
+def option_on(option: str, value: object) -> bool:
+    """Whether value (a checked answer) turns the option on."""
+    return value == OPTION_ON.get(option, True)
 
 
 def at_least(number: int) -> str:
@@ -169,6 +177,9 @@ OWNER_PATTERN = whole(
 )
 LIFECYCLES = ("experimental", "production", "deprecated")
 CI_SYSTEMS = ("github", "gitlab", "none")
+DATABASES = ("none", "postgres")  # a choice, so that other engines can follow
+# With postgres the CA bundle stays: the hook refuses https_client=false and the form asks for it, in these words.
+POSTGRES_NEEDS_HTTPS = "true when database is postgres (PostgreSQL over TLS needs the CA bundle in the image)"
 TEMPLATE_VERSION_PATTERN = whole(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 # The release being cut: its tag is v<TEMPLATE_RELEASE> and CHANGELOG.md has its entry.
 TEMPLATE_RELEASE = "1.0.0"
@@ -359,6 +370,18 @@ QUESTIONS: tuple[Question, ...] = (
         kind="boolean",
     ),
     Question(
+        "database",
+        list(DATABASES),
+        "Database the service uses (postgres: pgx pool, embedded goose migrations, a sqlc example)",
+        "Database",
+        GO,
+        "`none`, `postgres` (pgx v5 pool from `DATABASE_URL`, migrations embedded and applied by `-migrate`, "
+        f"a `/notes` example from sqlc); `https_client`: {POSTGRES_NEEDS_HTTPS}",
+        f"`{DATABASES[0]}`",
+        kind="choice",
+        form={"ui:help": f"HTTPS client: {POSTGRES_NEEDS_HTTPS}."},
+    ),
+    Question(
         "owner",
         "team-platform",
         "Owner in the service catalog (a Backstage group or user, e.g. team-platform or group:default/team-platform)",
@@ -450,6 +473,7 @@ class Answers(NamedTuple):
     vendor_dependencies: bool
     prometheus_metrics: bool
     opentelemetry: bool
+    database: str
     owner: str
     lifecycle: str
     ci: str
@@ -656,9 +680,16 @@ def check_derived(raw: dict[str, Any], answers: Answers) -> None:
 def check_go_minimums(raw: dict[str, Any], answers: Answers) -> None:
     """Refuse a Go line older than what a chosen option's dependencies need."""
     for option, minimum in GO_MINIMUM_FOR_OPTION.items():
-        if getattr(answers, option) and answers.go_minor < minimum.minor:
-            allowed = f"1.{minimum.minor} or newer when {option} is on ({minimum.reason})"
+        if option_on(option, getattr(answers, option)) and answers.go_minor < minimum.minor:
+            on = OPTION_ON.get(option, "on")
+            allowed = f"1.{minimum.minor} or newer when {option} is {on} ({minimum.reason})"
             raise InvalidAnswer("go_version", raw["go_version"], allowed)
+
+
+def check_database_needs(raw: dict[str, Any], answers: Answers) -> None:
+    """Refuse https_client off with postgres: verify-full needs the CA bundle that https_client keeps."""
+    if answers.database == "postgres" and not answers.https_client:
+        raise InvalidAnswer("https_client", raw["https_client"], POSTGRES_NEEDS_HTTPS)
 
 
 def check_answers(raw: dict[str, Any]) -> Answers:
@@ -674,6 +705,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
         vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
         prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
         opentelemetry=check_bool("opentelemetry", raw["opentelemetry"]),
+        database=check_choice("database", raw["database"], DATABASES),
         owner=check_owner(raw["owner"]),
         lifecycle=check_choice("lifecycle", raw["lifecycle"], LIFECYCLES),
         ci=check_choice("ci", raw["ci"], CI_SYSTEMS),
@@ -681,6 +713,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
     )
     check_template_version(raw["version"])
     check_go_minimums(raw, answers)
+    check_database_needs(raw, answers)
     return answers
 
 

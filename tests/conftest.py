@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from harness.backstage import Backstage, install_backstage
+from harness.build import build_binary
 from harness.docker import docker_client
+from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.repositories import release_repository
 from harness.template import load_hook
@@ -65,8 +68,8 @@ def bake(cookies: Any) -> Bake:
 
 
 @pytest.fixture(scope="session", params=COMBINATIONS, ids=answers_id)
-def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, bool], Path]:
-    """One project per combination of the boolean options, baked once per session (per xdist worker)."""
+def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, Any], Path]:
+    """One project per covered combination of the options (harness/project.py), baked once per session (per worker)."""
     return request.param, bake_with(cookies_session, request.param)
 
 
@@ -103,3 +106,40 @@ def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 def released_template(tmp_path: Path) -> Path:
     """The template as a team's fork in a git repository of its own, its location fixed in it, tagged v1.0.0."""
     return release_repository(tmp_path)
+
+
+def require_postgres() -> None:
+    """Skip without Debian's PostgreSQL server, except in CI, where a missing server is a failure."""
+    if available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is not installed: {INSTALL_HINT}")
+    pytest.skip(f"PostgreSQL is not installed: {INSTALL_HINT}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the session (per xdist worker): give each test a database of its own."""
+    require_postgres()
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def stoppable_postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server of this test's own, which the test may stop and start again."""
+    require_postgres()
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_project(cookies_session: Any) -> Path:
+    """A project with database=postgres (the other answers the defaults), baked once per session."""
+    return bake_with(cookies_session, {"database": "postgres"})
+
+
+@pytest.fixture(scope="session")
+def postgres_binary(postgres_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The postgres project's static binary, built as its Makefile builds it."""
+    return build_binary(postgres_project, tmp_path_factory.mktemp("postgres-binary") / "service")
