@@ -251,7 +251,21 @@ ANSWERS: list[AnswerCase] = [
     _one("port", "unicode-digits", "\uff18\uff10\uff18\uff10", *_REFUSED),  # fullwidth 8080
     _edge("port-lowest", "port", "1024"),
     _edge("port-highest", "port", "65535"),
+    # database
+    _one("database", "none", "none", VALID),
+    _one("database", "postgres", "postgres", VALID),
+    # cookiecutter itself refuses a choice's other values before the hook runs: no bake shows the hook's line.
+    _one("database", "other-engine", "mysql", REFUSED),
+    _one("database", "capitalised", "Postgres", REFUSED),
+    _one("database", "empty", "", REFUSED),
     # Answers that only fail in combination.
+    _many(
+        "postgres-needs-the-ca-bundle",
+        {"database": "postgres", "https_client": False},
+        REFUSED,
+        COMBINATION,
+        question="https_client",
+    ),
     _many(
         "metrics-needs-go-1.26",
         {"prometheus_metrics": True, "go_version": "1.25"},
@@ -391,6 +405,7 @@ VALID_BASE: dict[str, Any] = {
     "module_path": "example.com/svc",
     "lifecycle": "experimental",
     "ci": "github",
+    "database": "none",
 }
 # Plain answers to bake next to a YAML_ROUND_TRIP case: where each lands, that case's answer must land.
 YAML_BASELINE: dict[str, str] = {

@@ -164,6 +164,9 @@ OWNER_PATTERN = whole(
 )
 LIFECYCLES = ("experimental", "production", "deprecated")
 CI_SYSTEMS = ("github", "gitlab", "none")
+DATABASES = ("none", "postgres")  # a choice, so that other engines can follow
+# With postgres the CA bundle stays: the hook refuses https_client=false and the form asks for it, in these words.
+POSTGRES_NEEDS_HTTPS = "true when database is postgres (PostgreSQL over TLS needs the CA bundle in the image)"
 TEMPLATE_VERSION_PATTERN = whole(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 TEMPLATE_RELEASE = "1.0.0"
 
@@ -349,6 +352,18 @@ QUESTIONS: tuple[Question, ...] = (
         kind="boolean",
     ),
     Question(
+        "database",
+        list(DATABASES),
+        "Database the service uses (postgres: pgx pool, embedded goose migrations, a sqlc example)",
+        "Database",
+        GO,
+        "`none`, `postgres` (pgx v5 pool from `DATABASE_URL`, migrations embedded and applied by `-migrate`, "
+        f"a `/notes` example from sqlc); `https_client`: {POSTGRES_NEEDS_HTTPS}",
+        f"`{DATABASES[0]}`",
+        kind="choice",
+        form={"ui:help": f"HTTPS client: {POSTGRES_NEEDS_HTTPS}."},
+    ),
+    Question(
         "owner",
         "team-platform",
         "Owner in the service catalog (a Backstage group or user, e.g. team-platform or group:default/team-platform)",
@@ -439,6 +454,7 @@ class Answers(NamedTuple):
     vendor_dependencies: bool
     prometheus_metrics: bool
     opentelemetry: bool
+    database: str
     owner: str
     lifecycle: str
     ci: str
@@ -620,6 +636,12 @@ def check_go_minimums(raw: dict[str, Any], answers: Answers) -> None:
             raise InvalidAnswer("go_version", raw["go_version"], allowed)
 
 
+def check_database_needs(raw: dict[str, Any], answers: Answers) -> None:
+    """Refuse https_client off with postgres: verify-full needs the CA bundle that https_client keeps."""
+    if answers.database == "postgres" and not answers.https_client:
+        raise InvalidAnswer("https_client", raw["https_client"], POSTGRES_NEEDS_HTTPS)
+
+
 def check_answers(raw: dict[str, Any]) -> Answers:
     """Check every answer and the combinations between them."""
     for question, limit in TEXT_LIMITS.items():
@@ -633,6 +655,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
         vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
         prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
         opentelemetry=check_bool("opentelemetry", raw["opentelemetry"]),
+        database=check_choice("database", raw["database"], DATABASES),
         owner=check_owner(raw["owner"]),
         lifecycle=check_choice("lifecycle", raw["lifecycle"], LIFECYCLES),
         ci=check_choice("ci", raw["ci"], CI_SYSTEMS),
@@ -640,6 +663,7 @@ def check_answers(raw: dict[str, Any]) -> Answers:
     )
     check_template_version(raw["version"])
     check_go_minimums(raw, answers)
+    check_database_needs(raw, answers)
     return answers
 
 

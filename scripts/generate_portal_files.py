@@ -66,9 +66,17 @@ def scalar(value: Any) -> str:
         return str(value)
     text = str(value)
     plain = text.isascii() and text.isprintable() and not re.search(r"[{}\[\]\\#&*!|>'\"%@`]", text)
-    if plain and yaml.safe_load(f"k: {text}") == {"k": text}:
+    if plain and reads_back(text):
         return text
     return quoted(text)
+
+
+def reads_back(text: str) -> bool:
+    """Whether text, written plain after a key, reads back as itself (": " inside it would not)."""
+    try:
+        return yaml.safe_load(f"k: {text}") == {"k": text}
+    except yaml.YAMLError:
+        return False
 
 
 def emit(node: Any, indent: int) -> list[str]:
@@ -134,7 +142,7 @@ def form_field(rules: ModuleType, question: Any) -> dict[str, Any]:
 
 
 def page_rules(rules: ModuleType, keys: list[str]) -> list[dict[str, Any]]:
-    """The rules between fields of one page: the name a derived slug needs, the Go an option needs."""
+    """The rules between fields of one page: the slug's name, the Go an option needs, postgres's CA bundle."""
     conditions = []
     if "project_slug" in keys:
         conditions.append(
@@ -151,6 +159,13 @@ def page_rules(rules: ModuleType, keys: list[str]) -> list[dict[str, Any]]:
                     "then": {"properties": {"go_version": {"pattern": rules.go_line_pattern(minimum.minor)}}},
                 }
             )
+    if "database" in keys and "https_client" in keys:
+        conditions.append(
+            {
+                "if": {"properties": {"database": {"const": "postgres"}}, "required": ["database"]},
+                "then": {"properties": {"https_client": {"const": True}}},
+            }
+        )
     return conditions
 
 

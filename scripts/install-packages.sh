@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages whose program is missing: `install-packages.sh PROGRAM:PACKAGE...`,
-# where PROGRAM is a command looked up on PATH or an absolute path. A program that is there already
-# (from Debian or elsewhere, e.g. Docker CE's) is left alone, so an ordinary user runs this freely
-# when everything is present; installing needs root.
+# where PROGRAM is a command looked up on PATH or an absolute path (a glob: any match will do). A
+# program that is there already (from Debian or elsewhere, e.g. Docker CE's) is left alone, so an
+# ordinary user runs this freely when everything is present; installing needs root.
 set -euo pipefail
 
-present() { if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else command -v "$1" >/dev/null; fi; }
+present() { if [[ "$1" == /* ]]; then compgen -G "$1" >/dev/null; else command -v "$1" >/dev/null; fi; }
 
 missing=()
 for item in "$@"; do

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from harness.backstage import Backstage, install_backstage
 from harness.docker import docker_client
+from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.template import load_hook
 from harness.tools import file_lock, require_tool, standin_builder, structure_test_tool
@@ -96,3 +98,28 @@ def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     shim = tmp_path_factory.mktemp("docker-shim")
     (shim / "docker").symlink_to(docker_client())
     return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def require_postgres() -> None:
+    """Skip without Debian's PostgreSQL server, except in CI, where a missing server is a failure."""
+    if available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is not installed: {INSTALL_HINT}")
+    pytest.skip(f"PostgreSQL is not installed: {INSTALL_HINT}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the session (per xdist worker): give each test a database of its own."""
+    require_postgres()
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def stoppable_postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server of this test's own, which the test may stop and start again."""
+    require_postgres()
+    with running_postgres() as server:
+        yield server

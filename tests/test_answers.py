@@ -193,8 +193,9 @@ def test_private_answers_passed_directly_are_refused(tmp_path: Path, args: list[
 # --- The form and the hook agree ------------------------------------------------------------
 
 FREE_TEXT_FIELDS = ["project_name", "project_slug", "description", "owner", "module_path", "go_version", "repoUrl"]
-# Every case of the answers table that answers one free-text question: the hook and the form must both give its verdict.
-FORM_CASES = [case for case in ANSWERS if len(case.answers) == 1 and case.question in FREE_TEXT_FIELDS]
+# Every case of the answers table that answers one free-text question, or the database choice: the hook and the
+# form must both give its verdict.
+FORM_CASES = [case for case in ANSWERS if len(case.answers) == 1 and case.question in (*FREE_TEXT_FIELDS, "database")]
 SHARED_CASES = [pytest.param(case.question, case.value, case.verdict == VALID, id=case.id) for case in FORM_CASES]
 
 
@@ -617,6 +618,19 @@ def test_form_asks_the_go_an_option_needs(option: str) -> None:
     assert not page_verdict("Go and container image", {option: True, "go_version": older})
     assert page_verdict("Go and container image", {option: True, "go_version": enough})
     assert page_verdict("Go and container image", {option: False, "go_version": older})
+
+
+def test_form_and_hook_keep_the_ca_bundle_with_postgres(pre_gen: ModuleType) -> None:
+    """With postgres, https_client off is refused by the form and by the hook, in the same words."""
+    page = "Go and container image"
+    assert not page_verdict(page, {"database": "postgres", "https_client": False})
+    assert page_verdict(page, {"database": "postgres", "https_client": True})
+    assert page_verdict(page, {"database": "none", "https_client": False})
+    with pytest.raises(pre_gen.InvalidAnswer) as refused:
+        pre_gen.check_answers({**VALID_BASE, "database": "postgres", "https_client": "no"})
+    reason = local_extensions.rules.POSTGRES_NEEDS_HTTPS
+    assert str(refused.value) == f'https_client="no" is not allowed: {reason}'
+    assert reason in form_fields()["database"]["ui:help"]
 
 
 def test_name_that_slugifies_to_nothing_says_what_to_do(tmp_path: Path) -> None:
