@@ -260,6 +260,13 @@ ANSWERS: list[AnswerCase] = [
     _one("database", "empty", "", REFUSED),
     # Answers that only fail in combination.
     _many(
+        "postgres-needs-go-1.26",
+        {"database": "postgres", "go_version": "1.25"},
+        REFUSED,
+        COMBINATION,
+        question="go_version",
+    ),
+    _many(
         "postgres-needs-the-ca-bundle",
         {"database": "postgres", "https_client": False},
         REFUSED,

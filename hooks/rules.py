@@ -133,7 +133,15 @@ class GoMinimum(NamedTuple):
 GO_MINIMUM_FOR_OPTION = {
     "prometheus_metrics": GoMinimum(26, "prometheus/client_golang v1.25 needs it"),
     "opentelemetry": GoMinimum(26, "go.opentelemetry.io/otel v1.47 and otelhttp v0.72 need it"),
+    "database": GoMinimum(26, "goose v3.30 needs it"),
 }
+# The answer that turns an option above on, when it is not a boolean's true.
+OPTION_ON = {"database": "postgres"}
+
+
+def option_on(option: str, value: object) -> bool:
+    """Whether value (a checked answer) turns the option on."""
+    return value == OPTION_ON.get(option, True)
 
 
 def at_least(number: int) -> str:
@@ -631,8 +639,9 @@ def check_derived(raw: dict[str, Any], answers: Answers) -> None:
 def check_go_minimums(raw: dict[str, Any], answers: Answers) -> None:
     """Refuse a Go line older than what a chosen option's dependencies need."""
     for option, minimum in GO_MINIMUM_FOR_OPTION.items():
-        if getattr(answers, option) and answers.go_minor < minimum.minor:
-            allowed = f"1.{minimum.minor} or newer when {option} is on ({minimum.reason})"
+        if option_on(option, getattr(answers, option)) and answers.go_minor < minimum.minor:
+            on = OPTION_ON.get(option, "on")
+            allowed = f"1.{minimum.minor} or newer when {option} is {on} ({minimum.reason})"
             raise InvalidAnswer("go_version", raw["go_version"], allowed)
 
 

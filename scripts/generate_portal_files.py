@@ -155,7 +155,7 @@ def page_rules(rules: ModuleType, keys: list[str]) -> list[dict[str, Any]]:
         if option in keys and "go_version" in keys:
             conditions.append(
                 {
-                    "if": {"properties": {option: {"const": True}}, "required": [option]},
+                    "if": {"properties": {option: {"const": rules.OPTION_ON.get(option, True)}}, "required": [option]},
                     "then": {"properties": {"go_version": {"pattern": rules.go_line_pattern(minimum.minor)}}},
                 }
             )

@@ -610,14 +610,17 @@ def test_form_refuses_a_name_whose_derived_slug_breaks() -> None:
     assert page_verdict("Service", {**base, "project_name": "Billing 42"})
 
 
-@pytest.mark.parametrize("option", ["prometheus_metrics", "opentelemetry"])
-def test_form_asks_the_go_an_option_needs(option: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "on", "off"),
+    [("prometheus_metrics", True, False), ("opentelemetry", True, False), ("database", "postgres", "none")],
+)
+def test_form_asks_the_go_an_option_needs(option: str, on: Any, off: Any) -> None:
     """The form refuses a Go line older than the option's minimum when the option is on, as the hook does."""
     minimum = local_extensions.rules.GO_MINIMUM_FOR_OPTION[option].minor
     older, enough = f"1.{minimum - 1}", f"1.{minimum}"
-    assert not page_verdict("Go and container image", {option: True, "go_version": older})
-    assert page_verdict("Go and container image", {option: True, "go_version": enough})
-    assert page_verdict("Go and container image", {option: False, "go_version": older})
+    assert not page_verdict("Go and container image", {option: on, "go_version": older})
+    assert page_verdict("Go and container image", {option: on, "go_version": enough})
+    assert page_verdict("Go and container image", {option: off, "go_version": older})
 
 
 def test_form_and_hook_keep_the_ca_bundle_with_postgres(pre_gen: ModuleType) -> None:
