@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from harness.backstage import Backstage, install_backstage
-from harness.docker import docker_client
+from harness.docker import compose_plugin, docker_client, plugin_config
 from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
+from harness.postgres_image import ensure_postgres_image
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.template import load_hook
 from harness.tools import file_lock, require_tool, standin_builder, structure_test_tool
@@ -30,6 +31,8 @@ FIXTURE_MARKERS = {
     "golang_image": "docker",
     "structure_test": "docker",
     "docker_first_on_path": "docker",
+    "postgres_image": "docker",
+    "compose_config": "docker",
     "backstage": "node",
     "renovate_bin": "node",
 }
@@ -98,6 +101,20 @@ def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     shim = tmp_path_factory.mktemp("docker-shim")
     (shim / "docker").symlink_to(docker_client())
     return os.pathsep.join([str(shim), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+@pytest.fixture(scope="session")
+def postgres_image() -> str:
+    """The PostgreSQL image assembled from Debian's packages (built if absent or stale): pass it as POSTGRES_IMAGE."""
+    require_postgres()
+    with file_lock(TEMPLATE_DIR / "build" / "postgres-image.lock"):
+        return ensure_postgres_image()
+
+
+@pytest.fixture(scope="session")
+def compose_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DOCKER_CONFIG whose only CLI plugin is Docker Compose, built from the Go module proxy (cached by version)."""
+    return plugin_config(tmp_path_factory.mktemp("compose-config"), {"docker-compose": compose_plugin()})
 
 
 def require_postgres() -> None:
