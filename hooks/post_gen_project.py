@@ -24,10 +24,19 @@ NO_CA_BUNDLE_TEST = (
     f"  - name: no CA bundle (the service makes no HTTPS calls)\n    path: {CA_BUNDLE}\n    shouldExist: false\n"
 )
 
-# Directories whose files all have conditional names (CI, Kubernetes). Cookiecutter skips a file
-# whose name renders empty but still creates its directory, so an unchosen option leaves these
-# empty; deepest first, so that a parent left empty goes too.
-OPTIONAL_DIRECTORIES = (".github/workflows", ".github", "deploy/kubernetes", "deploy")
+# Directories whose files all have conditional names (CI, Kubernetes, the database). Cookiecutter
+# skips a file whose name renders empty but still creates its directory, so an unchosen option
+# leaves these empty; deepest first, so that a parent left empty goes too.
+OPTIONAL_DIRECTORIES = (
+    ".github/workflows",
+    ".github",
+    "deploy/kubernetes",
+    "deploy",
+    "internal/db",
+    "internal",
+    "migrations",
+    "tools/sqlc",
+)
 
 
 class HookError(RuntimeError):

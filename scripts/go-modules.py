@@ -30,15 +30,34 @@ REPO = Path(__file__).resolve().parent.parent
 SKELETON = REPO / "{{cookiecutter.project_slug}}"
 GO_MOD = SKELETON / "go.mod"
 GO_SUM = SKELETON / (
-    "{% if cookiecutter.__prometheus_metrics == 'True' or cookiecutter.__opentelemetry == 'True' %}go.sum{% endif %}"
+    "{% if cookiecutter.__prometheus_metrics == 'True' or cookiecutter.__opentelemetry == 'True' "
+    "or cookiecutter.database == 'postgres' %}go.sum{% endif %}"
 )
 PROMETHEUS = 'cookiecutter.__prometheus_metrics == "True"'
 OPENTELEMETRY = 'cookiecutter.__opentelemetry == "True"'
-# The combinations that have dependencies, in branch order, each as (answers, Jinja condition).
+POSTGRES = 'cookiecutter.database == "postgres"'
+
+
+def answers(metrics: bool, tracing: bool, postgres: bool) -> dict[str, str]:
+    """The answers of one combination of the options that bring dependencies."""
+    yes_no = {True: "yes", False: "no"}
+    return {
+        "prometheus_metrics": yes_no[metrics],
+        "opentelemetry": yes_no[tracing],
+        "database": "postgres" if postgres else "none",
+    }
+
+
+# The combinations that have dependencies, in branch order (every option on first: its branch holds
+# the pins), each as (answers, Jinja condition); an elif branch's condition leaves out what earlier ones took.
 COMBINATIONS = [
-    ({"prometheus_metrics": "yes", "opentelemetry": "yes"}, f"{PROMETHEUS} and {OPENTELEMETRY}"),
-    ({"prometheus_metrics": "yes", "opentelemetry": "no"}, PROMETHEUS),
-    ({"prometheus_metrics": "no", "opentelemetry": "yes"}, OPENTELEMETRY),
+    (answers(True, True, True), f"{PROMETHEUS} and {OPENTELEMETRY} and {POSTGRES}"),
+    (answers(True, True, False), f"{PROMETHEUS} and {OPENTELEMETRY}"),
+    (answers(True, False, True), f"{PROMETHEUS} and {POSTGRES}"),
+    (answers(True, False, False), PROMETHEUS),
+    (answers(False, True, True), f"{OPENTELEMETRY} and {POSTGRES}"),
+    (answers(False, True, False), OPENTELEMETRY),
+    (answers(False, False, True), POSTGRES),
 ]
 BRANCH_START = re.compile(r"^\{%-? if ", re.MULTILINE)
 REQUIRE_LINE = re.compile(r"^\s*(?:require\s+)?(\S+)\s+(v\S+)(\s*//\s*indirect)?\s*$")
@@ -91,9 +110,14 @@ def bake(answers: dict[str, str], output: Path) -> Path:
 
 
 def imported_modules(project: Path, pins: dict[str, str]) -> list[str]:
-    """Return the pinned modules that the project's code or tests import, longest module path first."""
-    listed = go("list", "-e", "-f", '{{join .Imports "\\n"}}\n{{join .TestImports "\\n"}}', ".", cwd=project)
-    imports = {line for line in listed.split() if "." in line.split("/")[0]}
+    """Return the pinned modules that the project's packages or tests import, longest module path first."""
+    own = go("list", "-m", cwd=project).strip()
+    listed = go("list", "-e", "-f", '{{join .Imports "\\n"}}\n{{join .TestImports "\\n"}}', "./...", cwd=project)
+    imports = {
+        line
+        for line in listed.split()
+        if "." in line.split("/")[0] and line != own and not line.startswith(own + "/")
+    }
     needed = set()
     for path in imports:
         owners = [module for module in pins if path == module or path.startswith(module + "/")]

@@ -30,6 +30,12 @@ type config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to
 	// finish once the listener is closed (SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+{%- if cookiecutter.database == "postgres" %}
+	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL),
+	// checked here, required to serve or migrate (not to -healthcheck).
+	// Never log it: it may hold a password.
+	DatabaseURL string
+{%- endif %}
 }
 
 const (
@@ -101,6 +107,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.ShutdownTimeout = d
 	}
+{%- if cookiecutter.database == "postgres" %}
+	if v := getenv("DATABASE_URL"); v != "" {
+		if _, err := parseDatabaseURL(v); err != nil {
+			return config{}, err
+		}
+		cfg.DatabaseURL = v
+	}
+{%- endif %}
 	return cfg, nil
 }
 

@@ -16,6 +16,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+{%- if cookiecutter.database == "postgres" %}
+
+	"{{ cookiecutter.module_path }}/internal/db"
+{%- endif %}
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -29,14 +33,23 @@ func main() {
 	}
 }
 
+{%- if cookiecutter.database == "postgres" %}
+// run is the whole program behind main: it reads flags and configuration,
+// then either answers a one-off command (-version, -healthcheck, -migrate)
+// or serves until ctx is cancelled or a shutdown signal arrives.
+{%- else %}
 // run is the whole program behind main: it reads flags and configuration,
 // then either answers a one-off command (-version, -healthcheck) or serves
 // until ctx is cancelled or a shutdown signal arrives.
+{%- endif %}
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	healthcheck := flags.Bool("healthcheck", false, "probe the running service on localhost and exit 0 when it is healthy")
 	showVersion := flags.Bool("version", false, "print the version and exit")
+{%- if cookiecutter.database == "postgres" %}
+	migrateOnly := flags.Bool("migrate", false, "apply the embedded database migrations to DATABASE_URL and exit")
+{%- endif %}
 	if err := flags.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -56,6 +69,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return probe(ctx, cfg.Port)
 	}
 	logger := newLogger(stdout, cfg.LogLevel)
+{%- if cookiecutter.database == "postgres" %}
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("%w: DATABASE_URL is not set: want a PostgreSQL URL such as %s", errConfig, databaseURLExample)
+	}
+	if *migrateOnly {
+		return migrate(ctx, cfg.DatabaseURL, logger)
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close() // after serve: in-flight requests have finished their queries
+{%- endif %}
 {%- if cookiecutter.__opentelemetry == "True" %}
 	tracer, flushTraces, err := newTracing(ctx, getenv, logger)
 	if err != nil {
@@ -63,6 +89,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 {%- endif %}
 	d := deps{logger: logger, health: &health{}}
+{%- if cookiecutter.database == "postgres" %}
+	d.health.database = pool
+	d.queries = db.New(pool)
+{%- endif %}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	d.metrics = newMetrics()
 {%- endif %}

@@ -17,6 +17,10 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 {%- endif %}
+{%- if cookiecutter.database == "postgres" %}
+
+	"{{ cookiecutter.module_path }}/internal/db"
+{%- endif %}
 )
 
 // deps is what the service's handlers are built from: the logger, the
@@ -32,13 +36,21 @@ type deps struct {
 
 	tracer trace.TracerProvider // starts a span per request
 {%- endif %}
+{%- if cookiecutter.database == "postgres" %}
+
+	queries *db.Queries // the notes example's queries, on the database pool
+{%- endif %}
 }
 
 // newServer builds the service's HTTP handler: every route, wrapped in the
 // middleware that all requests go through.
 func newServer(d deps) http.Handler {
 	mux := http.NewServeMux()
+{%- if cookiecutter.database == "postgres" %}
+	addRoutes(mux, d.logger, d.health, d.queries)
+{%- else %}
 	addRoutes(mux, d.logger, d.health)
+{%- endif %}
 	var handler http.Handler = mux
 	handler = limitRequestBodies(handler)
 	handler = recoverPanics(d.logger, handler)
