@@ -1,11 +1,13 @@
 """Run a generated project's compose.yaml with the real Docker Compose (v5, a Docker CLI plugin).
 
 The plugin is built from the Go module proxy (harness/docker.py's compose_plugin) and reached
-through a DOCKER_CONFIG of its own, so the machine's Docker configuration is never read or
-changed. Each project runs under a name of its own (`docker compose -p`), with its ports on
-127.0.0.1 (the compose file publishes there) and its images chosen through the variables the
-file reads: POSTGRES_IMAGE (the PostgreSQL image harness/postgres_image.py assembles) and
-GOLANG_IMAGE (the Go builder stand-in). Every command is bounded in time.
+through a DOCKER_CONFIG of its own, beside buildx: Compose builds with `docker buildx bake`
+(BuildKit, which the Dockerfile needs) and, without buildx, falls back to the legacy builder,
+which cannot build it. The machine's own Docker configuration is never read or changed.
+Each project runs under a name of its own (`docker compose -p`), with its ports on 127.0.0.1
+(the compose file publishes there) and its images chosen through the variables the file reads:
+POSTGRES_IMAGE (the PostgreSQL image harness/postgres_image.py assembles) and GOLANG_IMAGE (the
+Go builder stand-in). Every command is bounded in time.
 """
 
 from __future__ import annotations

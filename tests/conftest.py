@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.backstage import Backstage, install_backstage
-from harness.docker import compose_plugin, docker_client, plugin_config
+from harness.docker import buildx_plugin, compose_plugin, docker_client, plugin_config
 from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
 from harness.postgres_image import ensure_postgres_image
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
@@ -113,8 +113,9 @@ def postgres_image() -> str:
 
 @pytest.fixture(scope="session")
 def compose_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DOCKER_CONFIG whose only CLI plugin is Docker Compose, built from the Go module proxy (cached by version)."""
-    return plugin_config(tmp_path_factory.mktemp("compose-config"), {"docker-compose": compose_plugin()})
+    """A DOCKER_CONFIG whose CLI plugins are Compose and buildx (its builder), built from the Go module proxy."""
+    plugins = {"docker-compose": compose_plugin(), "docker-buildx": buildx_plugin()}
+    return plugin_config(tmp_path_factory.mktemp("compose-config"), plugins)
 
 
 def require_postgres() -> None:
