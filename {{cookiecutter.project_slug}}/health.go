@@ -41,8 +41,8 @@ func handleLivez(logger *slog.Logger) http.Handler {
 		respond(w, r, logger, http.StatusOK, status{Status: "ok"})
 	})
 }
-
 {%- if cookiecutter.database == "postgres" %}
+
 // handleReadyz answers 200 while the database answers a ping within
 // readyPingTimeout, and 503 otherwise, so that no traffic reaches an
 // instance that cannot serve it; the pod is not restarted (that is /livez's
@@ -50,6 +50,7 @@ func handleLivez(logger *slog.Logger) http.Handler {
 // shutdown it answers 503, so that load balancers stop sending new requests
 // while in-flight ones finish.
 {%- else %}
+
 // handleReadyz answers 200 until shutdown begins, then 503 so that load
 // balancers stop sending new requests while in-flight ones finish.
 {%- endif %}

@@ -32,12 +32,13 @@ func main() {
 		os.Exit(exitCode(err))
 	}
 }
-
 {%- if cookiecutter.database == "postgres" %}
+
 // run is the whole program behind main: it reads flags and configuration,
 // then either answers a one-off command (-version, -healthcheck, -migrate)
 // or serves until ctx is cancelled or a shutdown signal arrives.
 {%- else %}
+
 // run is the whole program behind main: it reads flags and configuration,
 // then either answers a one-off command (-version, -healthcheck) or serves
 // until ctx is cancelled or a shutdown signal arrives.

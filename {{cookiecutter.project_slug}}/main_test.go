@@ -33,8 +33,23 @@ type service struct {
 // environment and waits until /readyz answers 200.
 func startService(t *testing.T, env map[string]string) *service {
 	t.Helper()
+	s := launchService(t, env)
+	s.waitReady(t)
+	return s
+}
+
+// launchService runs the service on free ports with the given extra
+// environment{% if cookiecutter.database == "postgres" %} (DATABASE_URL: a migrated schema of the test's own,
+// unless env sets it){% endif %}, and returns at once.
+func launchService(t *testing.T, env map[string]string) *service {
+	t.Helper()
 	port := strconv.Itoa(freePort(t))
 	base := map[string]string{"PORT": port}
+{%- if cookiecutter.database == "postgres" %}
+	if _, ok := env["DATABASE_URL"]; !ok {
+		base["DATABASE_URL"] = migratedDatabaseURL(t)
+	}
+{%- endif %}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	base["METRICS_PORT"] = strconv.Itoa(freePort(t))
 {%- endif %}
@@ -69,7 +84,6 @@ func startService(t *testing.T, env map[string]string) *service {
 		cancel()
 		<-s.done
 	})
-	s.waitReady(t)
 	return s
 }
 
@@ -303,6 +317,10 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 		{"metrics port not a number", "METRICS_PORT", "metrics"},
 		{"metrics port equal to port", "METRICS_PORT", strconv.Itoa(defaultPort)},
 {%- endif %}
+{%- if cookiecutter.database == "postgres" %}
+		{"database url with a bad port", "DATABASE_URL", "postgres://app:s3cret@db:port/app"},
+		{"database url of another scheme", "DATABASE_URL", "mysql://app:s3cret@db/app"},
+{%- endif %}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,6 +338,11 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.key) {
 				t.Errorf("error %q does not name %s", err, tt.key)
 			}
+{%- if cookiecutter.database == "postgres" %}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q shows the password or takes more than one line", err)
+			}
+{%- endif %}
 			if got := exitCode(err); got != 2 {
 				t.Errorf("exit code = %d, want 2", got)
 			}
@@ -380,10 +403,18 @@ func TestRunFailsWhenPortIsTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+{%- if cookiecutter.database == "postgres" %}
+	database := unreachableDatabaseURL(t)
+{%- endif %}
 	getenv := func(key string) string {
 		if key == "PORT" {
 			return port
 		}
+{%- if cookiecutter.database == "postgres" %}
+		if key == "DATABASE_URL" {
+			return database
+		}
+{%- endif %}
 		return ""
 	}
 	err = run(context.Background(), []string{"service"}, getenv, io.Discard, io.Discard)
