@@ -1,11 +1,14 @@
 """Local development: a postgres project's compose.yaml, run by the real Docker Compose, gives a ready service.
 
-The project (vendored, so that its image builds with no network) is started with `docker compose
-up --build --wait`, as its compose.yaml says, with two variables pointing at local images:
-POSTGRES_IMAGE at the PostgreSQL image assembled from Debian's packages, GOLANG_IMAGE at the Go
-builder stand-in. When `up` returns, the migration has run once and exited 0, the service answers
-/readyz with 200 and stores and returns notes, all through the ports the file publishes on
-127.0.0.1; `docker compose down --volumes` leaves no container, volume or network behind.
+The file itself is read first (unit tier): the order it promises (database healthy, migration
+completed, then the service), its ports on 127.0.0.1 only, the PostgreSQL image from a variable.
+Then, with Docker (images tier), the project (vendored, so that its image builds with no network) is
+started with `docker compose up --build --wait`, as its compose.yaml says, with two variables
+pointing at local images: POSTGRES_IMAGE at the PostgreSQL image assembled from Debian's packages
+(whose contract is checked first), GOLANG_IMAGE at the Go builder stand-in. When `up` returns, the
+migration has run once and exited 0, the service answers /readyz with 200 and stores and returns
+notes, all through the ports the file publishes on 127.0.0.1; `docker compose down --volumes` leaves
+no container, volume or network behind.
 """
 
 from __future__ import annotations
@@ -14,17 +17,24 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+import yaml
 
 from harness.compose import Compose
-from harness.docker import container_inspect, remove_images
+from harness.docker import container_inspect, docker, image_inspect, remove_images
 from harness.loopback import free_port, request
-from harness.project import bake_with
+from harness.project import Bake, bake_with
 from harness.tools import run
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("compose")]
+T = TypeVar("T")
+
+
+def live(test: T) -> T:
+    """Mark a test that runs the compose project: Docker needed, slow, on the one worker that holds it."""
+    return pytest.mark.docker(pytest.mark.slow(pytest.mark.xdist_group("compose")(test)))
+
 
 ANSWERS = {"project_name": "Notes Service", "database": "postgres", "vendor_dependencies": True}
 SERVICE = "notes-service"  # the service's name in compose.yaml: the project's slug
@@ -35,6 +45,12 @@ PASSWORD = "app"  # compose.yaml's default POSTGRES_PASSWORD
 def project(cookies_session: Any) -> Path:
     """A vendored postgres project."""
     return bake_with(cookies_session, ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def compose_file(project: Path) -> dict[str, Any]:
+    """The project's compose.yaml, parsed."""
+    return yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +85,79 @@ def psql(compose: Compose, sql: str) -> str:
     return run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-tA", "-d", url, "-c", sql], cwd=compose.directory).strip()
 
 
+# --- The file -----------------------------------------------------------------------------------
+
+
+def test_services_start_in_order(compose_file: dict[str, Any]) -> None:
+    """The migration waits for a healthy database, the service for a migration that completed successfully."""
+    services = compose_file["services"]
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert services[SERVICE]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert services["migrate"]["command"] == ["-migrate"]
+    assert services["migrate"]["image"] == services[SERVICE]["image"]
+    assert "build" in services[SERVICE]
+
+
+def test_database_health_is_checked_over_tcp(compose_file: dict[str, Any]) -> None:
+    """The healthcheck is pg_isready over TCP, which the official image's socket-only init server cannot pass."""
+    test = compose_file["services"]["postgres"]["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "pg_isready"]
+    assert "--host=127.0.0.1" in test
+
+
+def test_postgres_image_comes_from_a_variable(compose_file: dict[str, Any]) -> None:
+    """The PostgreSQL image is POSTGRES_IMAGE, by default an official postgres 17 image (data in the volume's path)."""
+    image = compose_file["services"]["postgres"]["image"]
+    assert image.startswith("${POSTGRES_IMAGE:-postgres:17"), image
+    assert compose_file["services"]["postgres"]["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+
+
+def test_ports_are_published_on_loopback_only(compose_file: dict[str, Any]) -> None:
+    """Every published port is bound to 127.0.0.1, never to every address of the machine."""
+    ports = [port for service in compose_file["services"].values() for port in service.get("ports", [])]
+    assert ports
+    assert all(port.startswith("127.0.0.1:") for port in ports), ports
+
+
+def test_no_compose_file_without_a_database(bake: Bake) -> None:
+    """A project without a database has no compose.yaml."""
+    assert not (bake(database="none") / "compose.yaml").exists()
+
+
+# --- The PostgreSQL image the tests assemble ------------------------------------------------------
+
+
+@live
+def test_postgres_image_has_a_name_of_its_own(postgres_image: str) -> None:
+    """The assembled image never carries the official name, runs as a numeric non-root user and exposes 5432."""
+    assert not postgres_image.startswith(("postgres:", "library/postgres", "docker.io/library/postgres")), (
+        postgres_image
+    )
+    config = image_inspect(postgres_image)["Config"]
+    assert config["User"] == "999:999"
+    assert "5432/tcp" in config["ExposedPorts"]
+
+
+@live
+def test_postgres_image_refuses_to_start_without_a_password(postgres_image: str) -> None:
+    """Like the official image, it stops at once without POSTGRES_PASSWORD, in one line naming the variable."""
+    result = docker("run", "--rm", "--network", "none", postgres_image, check=False, timeout=60)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "POSTGRES_PASSWORD is not set" in line, line
+
+
 # --- up: the database, the migration, the service ------------------------------------------------
 
 
+@live
 def test_up_waits_until_the_service_is_ready(compose: Compose) -> None:
     """When `up --wait` returns, the service is healthy and /readyz answers 200 through the published port."""
     assert compose.container(SERVICE)["Health"] == "healthy"
     assert request(port(compose, "HTTP_PORT"), "/readyz").status == 200
 
 
+@live
 def test_migration_ran_once_and_exited_zero(compose: Compose) -> None:
     """The one-shot migration service ran the binary's -migrate, exited 0, and the notes table exists."""
     migrate = compose.container("migrate")
@@ -85,6 +165,7 @@ def test_migration_ran_once_and_exited_zero(compose: Compose) -> None:
     assert psql(compose, "SELECT to_regclass('public.notes') IS NOT NULL") == "t"
 
 
+@live
 def test_migration_again_is_a_no_op(compose: Compose) -> None:
     """Running the migration service again, with everything applied already, exits 0 and changes nothing."""
     before = psql(compose, "SELECT count(*) FROM goose_db_version")
@@ -92,6 +173,7 @@ def test_migration_again_is_a_no_op(compose: Compose) -> None:
     assert psql(compose, "SELECT count(*) FROM goose_db_version") == before
 
 
+@live
 def test_notes_are_stored_and_returned(compose: Compose) -> None:
     """POST /notes answers 201 with the note, GET /notes/{id} returns it, an unknown id answers 404."""
     http = port(compose, "HTTP_PORT")
@@ -106,6 +188,7 @@ def test_notes_are_stored_and_returned(compose: Compose) -> None:
     assert psql(compose, f"SELECT text FROM notes WHERE id = {int(note['id'])}") == "from compose"
 
 
+@live
 def test_service_runs_hardened(compose: Compose) -> None:
     """The service's container is read-only, without capabilities, as its numeric unprivileged user."""
     inspected = container_inspect(compose.container(SERVICE)["ID"])
@@ -118,6 +201,7 @@ def test_service_runs_hardened(compose: Compose) -> None:
 # --- down ----------------------------------------------------------------------------------------
 
 
+@live
 def test_down_leaves_nothing(compose: Compose) -> None:
     """`docker compose down --volumes` removes every container, the database's volume and the network."""
     assert compose.leftovers()  # the check below can see what up made
