@@ -43,16 +43,19 @@ def split_image(image: str) -> tuple[str, str]:
 
 
 def dockerfile_pins(project: Path) -> list[Pin]:
-    """The images that FROM lines name by themselves (not a stage, not an ARG, not scratch)."""
-    text = (project / "Dockerfile").read_text(encoding="utf-8")
-    stages = set(re.findall(r"^FROM\s.*\sAS\s+(\S+)$", text, re.MULTILINE))
+    """The images that the FROM lines of every Dockerfile name by themselves (not a stage, an ARG or scratch)."""
     pins = []
-    for line in text.splitlines():
-        match = FROM_LINE.match(line)
-        if not match or match["image"] in stages | {"scratch"}:
+    for path in sorted(project.rglob("Dockerfile")):
+        if "vendor" in path.relative_to(project).parts:
             continue
-        name, tag = split_image(match["image"])
-        pins.append(Pin("Dockerfile", name, tag, match["digest"], "image"))
+        text = path.read_text(encoding="utf-8")
+        stages = set(re.findall(r"^FROM\s.*\sAS\s+(\S+)$", text, re.MULTILINE))
+        for line in text.splitlines():
+            match = FROM_LINE.match(line)
+            if not match or match["image"] in stages | {"scratch"}:
+                continue
+            name, tag = split_image(match["image"])
+            pins.append(Pin(str(path.relative_to(project)), name, tag, match["digest"], "image"))
     return pins
 
 
@@ -85,13 +88,14 @@ def gitlab_pins(project: Path) -> list[Pin]:
     text = path.read_text(encoding="utf-8")
     config = yaml.safe_load(text)
     pins = []
-    for image in gitlab_images(config):
+    for reference in gitlab_images(config):
+        image, _, digest = reference.partition("@")
         name, tag = split_image(image)
         if tag.startswith("$"):
             variable = tag.removeprefix("$").strip("{}")
             pins.append(Pin(".gitlab-ci.yml", name, str(config["variables"][variable]), None, "image-variable"))
         else:
-            pins.append(Pin(".gitlab-ci.yml", name, tag, None, "image"))
+            pins.append(Pin(".gitlab-ci.yml", name, tag, digest or None, "image"))
     for match in RENOVATE_COMMENT.finditer(text):
         pins.append(Pin(".gitlab-ci.yml", match["name"], match["version"], None, f"variable:{match['datasource']}"))
     return sorted(set(pins), key=lambda pin: (pin.name, pin.version))

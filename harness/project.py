@@ -26,6 +26,7 @@ SHORT_NAMES = {
     "vendor_dependencies": "vendor",
     "prometheus_metrics": "metrics",
     "opentelemetry": "otel",
+    "database": "db",
 }
 
 # The boolean options as answer overrides: 8 of the 16 combinations, every combination of the first
@@ -33,10 +34,24 @@ SHORT_NAMES = {
 # then meet in all eight combinations of their values (every option next to every pair of others,
 # e.g. vendoring with metrics and tracing together), at half the cost of all sixteen; the defaults
 # (https on, the rest off) are one of the eight.
-COMBINATIONS: list[dict[str, bool]] = [
+#
+# With database=postgres (which keeps https_client on), 4 more: vendoring, metrics and tracing in
+# the four combinations with an odd number of them on (every option next to every other, on and
+# off; all three together among them, as go.mod's first branch has them).
+COMBINATIONS: list[dict[str, Any]] = [
     dict(zip(BOOLEAN_OPTIONS, (*values, sum(values) % 2 == 0), strict=True))
     for values in itertools.product([True, False], repeat=3)
+] + [
+    {**dict(zip(BOOLEAN_OPTIONS, (True, *values), strict=True)), "database": "postgres"}
+    for values in itertools.product([True, False], repeat=3)
+    if sum(values) % 2 == 1
 ]
+
+
+def uses_postgres(answers: Mapping[str, Any]) -> bool:
+    """Whether a combination's project has the database option."""
+    return answers.get("database") == "postgres"
+
 
 Bake = Callable[..., Path]
 

@@ -29,6 +29,7 @@ NO_CA_BUNDLE_TEST = (
 # leaves these empty; deepest first, so that a parent left empty goes too.
 OPTIONAL_DIRECTORIES = (
     ".github/workflows",
+    ".github/postgres",
     ".github",
     "deploy/kubernetes",
     "deploy",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from harness.backstage import Backstage, install_backstage
+from harness.build import build_binary
 from harness.docker import buildx_plugin, compose_plugin, docker_client, plugin_config
 from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
 from harness.postgres_image import ensure_postgres_image
@@ -69,8 +70,8 @@ def bake(cookies: Any) -> Bake:
 
 
 @pytest.fixture(scope="session", params=COMBINATIONS, ids=answers_id)
-def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, bool], Path]:
-    """One project per combination of the boolean options, baked once per session (per xdist worker)."""
+def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, Any], Path]:
+    """One project per covered combination of the options (harness/project.py), baked once per session (per worker)."""
     return request.param, bake_with(cookies_session, request.param)
 
 
@@ -141,3 +142,15 @@ def stoppable_postgres() -> Iterator[PostgresServer]:
     require_postgres()
     with running_postgres() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_project(cookies_session: Any) -> Path:
+    """A project with database=postgres (the other answers the defaults), baked once per session."""
+    return bake_with(cookies_session, {"database": "postgres"})
+
+
+@pytest.fixture(scope="session")
+def postgres_binary(postgres_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The postgres project's static binary, built as its Makefile builds it."""
+    return build_binary(postgres_project, tmp_path_factory.mktemp("postgres-binary") / "service")

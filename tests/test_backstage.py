@@ -31,7 +31,7 @@ from harness.backstage import (
     values_job,
 )
 from harness.docker import DockerError, build_image, remove_images
-from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id
+from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, uses_postgres
 from harness.template import ca_bundle_copied, ca_bundle_expected
 from harness.tools import require_tool, run
 
@@ -145,12 +145,14 @@ COMBINATION_PARAMS = [pytest.param(c, id=answers_id(c), marks=RENDERS_GROUP) for
 
 
 @pytest.mark.parametrize("combination", COMBINATION_PARAMS)
-def test_action_renders_the_chosen_files(renders: dict[str, tuple[Fetched, Any]], combination: dict[str, bool]) -> None:
+def test_action_renders_the_chosen_files(renders: dict[str, tuple[Fetched, Any]], combination: dict[str, Any]) -> None:
     """Each combination gives its files; vendor/ is never made (no hook) and the Dockerfile says so when needed."""
     fetched, _ = renders[answers_id(combination)]
     project = fetched.project
     assert (project / "metrics.go").is_file() == combination["prometheus_metrics"]
     has_dependencies = combination["prometheus_metrics"] or combination.get("opentelemetry", False)
+    has_dependencies = has_dependencies or uses_postgres(combination)
+    assert (project / "migrate.go").is_file() == uses_postgres(combination)
     assert (project / "go.sum").is_file() == has_dependencies
     assert not (project / "vendor").exists()
     dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")

@@ -77,6 +77,65 @@ def test_unknown_ci_is_refused(pre_gen: ModuleType, value: object) -> None:
         pre_gen.check_answers({**pre_gen.ANSWERS, "ci": value})
 
 
+# --- The database option's CI ---------------------------------------------------------------
+
+# The official image's index digest (docker-library/repo-info, postgres:17-alpine), as CI pins it.
+POSTGRES_IMAGE = re.compile(r"^postgres:\d+(?:\.\d+)?-alpine@sha256:[0-9a-f]{64}$")
+
+
+@pytest.fixture(scope="module")
+def postgres_github_project(cookies_session: Any) -> Path:
+    """A postgres project with GitHub Actions."""
+    return bake_with(cookies_session, {"ci": "github", "database": "postgres"})
+
+
+@pytest.fixture(scope="module")
+def postgres_gitlab_project(cookies_session: Any) -> Path:
+    """A postgres project with GitLab CI."""
+    return bake_with(cookies_session, {"ci": "gitlab", "database": "postgres"})
+
+
+def test_github_tests_run_against_a_postgresql_service(postgres_github_project: Path) -> None:
+    """The test job starts PostgreSQL (pinned by digest where Dependabot reads it) and sets TEST_DATABASE_URL."""
+    project = postgres_github_project
+    run([require_tool("actionlint"), ".github/workflows/ci.yml"], cwd=project)
+    check_schema("vendor.github-workflows", project / ".github" / "workflows" / "ci.yml")
+    check_schema("vendor.dependabot", project / ".github" / "dependabot.yml")
+    jobs = workflow(project)["jobs"]
+    assert jobs["test"]["services"]["postgres"]["image"] == "${{ needs.go.outputs.postgres }}"
+    assert jobs["test"]["env"]["TEST_DATABASE_URL"].startswith("postgres://postgres@localhost:5432/")
+    assert jobs["go"]["outputs"]["postgres"] == "${{ steps.postgres.outputs.image }}"
+    dockerfile = (project / ".github" / "postgres" / "Dockerfile").read_text(encoding="utf-8")
+    (image,) = [line.removeprefix("FROM ") for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert POSTGRES_IMAGE.match(image), image
+    (step,) = [s for s in steps(project, "go") if s.get("id") == "postgres"]
+    read = subprocess.run(
+        ["bash", "-c", step["run"]],
+        cwd=project,
+        env={**os.environ, "GITHUB_OUTPUT": str(project / "output")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (project / "output").read_text(encoding="utf-8") == f"image={image}\n", read.stdout
+    docker_update = [
+        u for u in load(project / ".github" / "dependabot.yml")["updates"] if u["package-ecosystem"] == "docker"
+    ]
+    assert "/.github/postgres" in docker_update[0]["directories"]
+
+
+def test_gitlab_tests_run_against_a_postgresql_service(postgres_gitlab_project: Path) -> None:
+    """The test job has a PostgreSQL service pinned by tag and digest and sets TEST_DATABASE_URL to it."""
+    project = postgres_gitlab_project
+    check_schema("vendor.gitlab-ci", project / ".gitlab-ci.yml")
+    test = pipeline(project)["test"]
+    (service,) = test["services"]
+    assert POSTGRES_IMAGE.match(service["name"]), service
+    assert test["variables"]["TEST_DATABASE_URL"] == "postgres://postgres@postgres:5432/postgres?sslmode=disable"
+    assert service["alias"] == "postgres"
+    assert not (project / ".github").exists()
+
+
 # --- GitHub Actions ---------------------------------------------------------------------
 
 

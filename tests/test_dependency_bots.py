@@ -31,8 +31,9 @@ CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 
 
 def bake_default(cookies: Any, ci: str) -> Path:
-    """A project for one CI variant at the default go_version, with metrics on (so go.mod requires a module)."""
-    return bake_with(cookies, {"ci": ci, "go_version": DEFAULT_GO_VERSION, "prometheus_metrics": True})
+    """A CI variant at the default go_version, with metrics (go.mod requires a module) and postgres (CI's database)."""
+    answers = {"ci": ci, "go_version": DEFAULT_GO_VERSION, "prometheus_metrics": True, "database": "postgres"}
+    return bake_with(cookies, answers)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def builder_release(project: Path) -> str:
 def github_go_release(project: Path, tmp_path: Path) -> str:
     """Run the workflow's own `go` job script in the project, as Actions would; return the version it outputs."""
     jobs = load(project / ".github" / "workflows" / "ci.yml")["jobs"]
-    (script,) = [step["run"] for step in jobs["go"]["steps"] if "run" in step]
+    (script,) = [step["run"] for step in jobs["go"]["steps"] if step.get("id") == "builder"]
     output = tmp_path / "github_output"
     subprocess.run(
         ["bash", "-eo", "pipefail", "-c", script],
@@ -142,7 +143,8 @@ def directories(update: dict[str, Any]) -> list[str]:
 
 def covering_update(project: Path, pin: Pin) -> dict[str, Any] | None:
     """The Dependabot entry whose ecosystem reads the pin's file in the pin's form, or None."""
-    directory = "/" + str(Path(pin.file).parent).removeprefix(".")
+    parent = str(Path(pin.file).parent)
+    directory = "/" if parent == "." else f"/{parent}"
     ecosystem = {
         "image": "docker",  # a FROM line naming the image itself (tag and digest)
         "action": "github-actions",  # uses: owner/name@<40-hex SHA> # vX.Y.Z

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness import elf
 from harness.answers import SLUG
-from harness.project import Bake
+from harness.postgres import PostgresServer
+from harness.project import Bake, uses_postgres
 from harness.template import TEMPLATE_DIR
 from harness.tools import require_tool, run
 
@@ -20,30 +22,37 @@ def go_files(project: Path) -> list[str]:
     return sorted(str(p) for p in project.rglob("*.go") if "vendor" not in p.relative_to(project).parts)
 
 
-def offline_env(answers: dict[str, bool]) -> dict[str, str]:
+def offline_env(answers: dict[str, Any]) -> dict[str, str]:
     """Vendored projects must build from vendor/ alone: no module proxy at all."""
     return {"GOFLAGS": "-mod=vendor -trimpath", "GOPROXY": "off"} if answers["vendor_dependencies"] else {}
 
 
-def test_gofmt_reports_nothing(combination: tuple[dict[str, bool], Path]) -> None:
+def test_gofmt_reports_nothing(combination: tuple[dict[str, Any], Path]) -> None:
     """`gofmt -l` lists no file: the generated code is formatted."""
     _, project = combination
     assert run(["gofmt", "-l", *go_files(project)], cwd=project) == ""
 
 
-def test_go_vet_passes(combination: tuple[dict[str, bool], Path]) -> None:
+def test_go_vet_passes(combination: tuple[dict[str, Any], Path]) -> None:
     """`go vet ./...` finds nothing."""
     answers, project = combination
     run(["go", "vet", "./..."], cwd=project, env=offline_env(answers))
 
 
-def test_go_test_race_passes(combination: tuple[dict[str, bool], Path]) -> None:
-    """The generated tests pass under the race detector."""
+def test_go_test_race_passes(combination: tuple[dict[str, Any], Path], request: pytest.FixtureRequest) -> None:
+    """The generated tests pass under the race detector; a postgres project's against a real server, none skipped."""
     answers, project = combination
-    run(["go", "test", "-race", "-count=1", "./..."], cwd=project, env=offline_env(answers))
+    env = offline_env(answers)
+    if uses_postgres(answers):
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        env["TEST_DATABASE_URL"] = server.create_database()
+    output = run(["go", "test", "-race", "-count=1", "-v", "./..."], cwd=project, env=env)
+    if uses_postgres(answers):
+        assert "--- SKIP" not in output
+        assert "--- PASS: TestMigrateAppliesEachMigrationOnceAndIsIdempotent" in output
 
 
-def test_static_build_has_no_dynamic_loader(combination: tuple[dict[str, bool], Path], tmp_path: Path) -> None:
+def test_static_build_has_no_dynamic_loader(combination: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
     """A CGO_ENABLED=0 build is a static ELF (no PT_INTERP), as scratch needs, and carries the stamped version."""
     answers, project = combination
     binary = tmp_path / "service"
@@ -60,7 +69,7 @@ def test_static_build_has_no_dynamic_loader(combination: tuple[dict[str, bool], 
     assert "build\t-trimpath=true" in build_info
 
 
-def test_go_mod_is_tidy(combination: tuple[dict[str, bool], Path]) -> None:
+def test_go_mod_is_tidy(combination: tuple[dict[str, Any], Path]) -> None:
     """go.mod and the shipped go.sum are exactly what `go mod tidy` wants: builds are verified, nothing is missing."""
     _, project = combination
     run(["go", "mod", "tidy", "-diff"], cwd=project)
@@ -71,7 +80,7 @@ def test_go_modules_are_what_the_script_writes() -> None:
     run([sys.executable, "scripts/go-modules.py", "--check"], cwd=TEMPLATE_DIR)
 
 
-def test_go_lines_fit_in_120_columns(combination: tuple[dict[str, bool], Path]) -> None:
+def test_go_lines_fit_in_120_columns(combination: tuple[dict[str, Any], Path]) -> None:
     """No line of the generated Go is longer than 120 characters: options do not pile up on one line."""
     _, project = combination
     long_lines = [
@@ -105,7 +114,7 @@ def test_command_doc_reads_as_sentences_for_any_description(bake: Bake, descript
     assert all(len(line) <= 80 for line in comment.splitlines()), comment
 
 
-def test_dockerfile_passes_hadolint(combination: tuple[dict[str, bool], Path]) -> None:
+def test_dockerfile_passes_hadolint(combination: tuple[dict[str, Any], Path]) -> None:
     """Hadolint finds nothing in any variant's Dockerfile."""
     _, project = combination
     run([require_tool("hadolint"), "Dockerfile"], cwd=project)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -58,7 +59,7 @@ def test_config_is_v2_with_gosec(bake: Bake) -> None:
 
 
 @pytest.mark.slow
-def test_golangci_lint_is_clean_on_every_combination(combination: tuple[dict[str, bool], Path]) -> None:
+def test_golangci_lint_is_clean_on_every_combination(combination: tuple[dict[str, Any], Path]) -> None:
     """The pinned golangci-lint, with the generated configuration, finds no issue in any combination."""
     _, project = combination
     output = golangci_lint(project)

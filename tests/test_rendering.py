@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dockerfile_parse import DockerfileParser
 
 from harness.answers import COOKIECUTTER_JSON, SLUG, VERBATIM, cases
-from harness.project import GO_VERSION, Bake
+from harness.project import GO_VERSION, Bake, uses_postgres
 from harness.template import CA_BUNDLE, ca_bundle_copied, ca_bundle_expected
 from harness.tools import run
 
@@ -49,7 +50,7 @@ def description_label(project: Path) -> str:
     return re.sub(r'\\(["$\\])', r"\1", match.group(1))
 
 
-def test_every_combination_renders_all_template_text(combination: tuple[dict[str, bool], Path]) -> None:
+def test_every_combination_renders_all_template_text(combination: tuple[dict[str, Any], Path]) -> None:
     """No generated file keeps Jinja syntax or a cookiecutter variable."""
     _, project = combination
     leftovers = [
@@ -61,22 +62,42 @@ def test_every_combination_renders_all_template_text(combination: tuple[dict[str
     assert leftovers == []
 
 
-def test_every_combination_has_the_files_it_chose(combination: tuple[dict[str, bool], Path]) -> None:
-    """Metrics bring metrics.go, tracing brings tracing.go, either brings go.sum; vendoring them brings vendor/."""
+# What database=postgres adds to a project.
+POSTGRES_FILES = (
+    "database.go",
+    "database_test.go",
+    "migrate.go",
+    "notes.go",
+    "notes_test.go",
+    "queries.sql",
+    "sqlc.yaml",
+    "migrations/00001_create_notes.sql",
+    "internal/db/queries.sql.go",
+    "tools/sqlc/go.mod",
+    "tools/sqlc/go.sum",
+)
+
+
+def test_every_combination_has_the_files_it_chose(combination: tuple[dict[str, Any], Path]) -> None:
+    """Metrics bring metrics.go, tracing tracing.go, postgres its files; any of them go.sum, and vendoring vendor/."""
     answers, project = combination
     for name in ("main.go", "go.mod", "Dockerfile", ".dockerignore", "Makefile", "README.md"):
         assert (project / name).is_file(), name
-    metrics, tracing = answers["prometheus_metrics"], answers["opentelemetry"]
+    metrics, tracing, postgres = answers["prometheus_metrics"], answers["opentelemetry"], uses_postgres(answers)
     assert (project / "metrics.go").exists() == metrics
     assert (project / "tracing.go").exists() == tracing
     assert (project / "tracing_test.go").exists() == tracing
-    assert (project / "go.sum").exists() == (metrics or tracing)
-    assert (project / "vendor" / "modules.txt").exists() == ((metrics or tracing) and answers["vendor_dependencies"])
+    for name in POSTGRES_FILES:
+        assert (project / name).exists() == postgres, name
+    assert (project / "go.sum").exists() == (metrics or tracing or postgres)
+    dependencies = metrics or tracing or postgres
+    assert (project / "vendor" / "modules.txt").exists() == (dependencies and answers["vendor_dependencies"])
     assert ('"GET /metrics"' in (project / "routes.go").read_text()) == metrics
     assert ("otelhttp" in (project / "go.mod").read_text()) == tracing
+    assert ("github.com/jackc/pgx/v5" in (project / "go.mod").read_text()) == postgres
 
 
-def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[dict[str, bool], Path]) -> None:
+def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[dict[str, Any], Path]) -> None:
     """The image is FROM scratch, runs as 65534:65534 and uses exec forms only."""
     _, project = combination
     stage = final_stage(parse_dockerfile(project))
@@ -89,7 +110,7 @@ def test_dockerfile_final_stage_is_scratch_with_numeric_user(combination: tuple[
     assert values(stage, "EXPOSE") == ["8080"]
 
 
-def test_dockerfile_copies_ca_bundle_only_for_https(combination: tuple[dict[str, bool], Path]) -> None:
+def test_dockerfile_copies_ca_bundle_only_for_https(combination: tuple[dict[str, Any], Path]) -> None:
     """The CA bundle is copied into the final image exactly when https_client is on, and leaves no residue."""
     answers, project = combination
     text = (project / "Dockerfile").read_text()
@@ -99,13 +120,13 @@ def test_dockerfile_copies_ca_bundle_only_for_https(combination: tuple[dict[str,
     assert "\n\n\n" not in text
 
 
-def test_image_test_expects_the_ca_bundle_the_dockerfile_copies(combination: tuple[dict[str, bool], Path]) -> None:
+def test_image_test_expects_the_ca_bundle_the_dockerfile_copies(combination: tuple[dict[str, Any], Path]) -> None:
     """container-structure-test.yaml expects the CA bundle exactly when the Dockerfile copies it (hooks run here)."""
     answers, project = combination
     assert ca_bundle_expected(project) == ca_bundle_copied(project) == answers["https_client"]
 
 
-def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, bool], Path]) -> None:
+def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, Any], Path]) -> None:
     """Vendored builds use -mod=vendor and no download; module builds download in a cached layer of their own."""
     answers, project = combination
     parser = parse_dockerfile(project)
@@ -126,7 +147,7 @@ def test_dockerfile_build_stage_matches_vendoring(combination: tuple[dict[str, b
     ]
 
 
-def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[dict[str, bool], Path]) -> None:
+def test_dockerignore_excludes_vendor_only_without_vendoring(combination: tuple[dict[str, Any], Path]) -> None:
     """vendor/ reaches the build context exactly when dependencies are vendored."""
     answers, project = combination
     rules = (project / ".dockerignore").read_text().splitlines()

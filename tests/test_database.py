@@ -1,0 +1,308 @@
+"""The database option against a real PostgreSQL: the real binary on loopback, its migrations, readiness and shutdown.
+
+Each test gets a database of its own on the session's server (harness/postgres.py), or a server of
+its own when it stops and starts it. The image of a postgres project is built and run in the images
+tier (marker docker).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from harness.answers import SLUG
+from harness.docker import (
+    HARDENED,
+    build_image,
+    container_logs,
+    docker,
+    exported_files,
+    remove_container,
+    remove_images,
+    run_container,
+    wait_for_log,
+)
+from harness.loopback import answers, free_port
+from harness.notes import Call, NotesLoad, create_note, read_note
+from harness.postgres import PostgresServer
+from harness.process import running_service
+from harness.project import GO_VERSION, Bake, bake_with
+from harness.tools import run
+from harness.waiting import wait_for
+
+MIGRATIONS = 2  # the skeleton's migrations/ files
+QUERY_TIMEOUT = 2.0  # the generated service's queryTimeout (database.go)
+# A request with the database down answers within QUERY_TIMEOUT; this leaves room for a busy machine.
+HANG_BOUND = QUERY_TIMEOUT + 3
+
+
+def database_name(url: str) -> str:
+    """The database a URL names."""
+    return urlsplit(url).path.lstrip("/")
+
+
+def migrate(binary: Path, url: str, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `binary -migrate` against url."""
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    return subprocess.run([binary, "-migrate"], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def applied_versions(server: PostgresServer, url: str) -> list[int]:
+    """The migrations goose records as applied to url's database, in order."""
+    rows = server.query("SELECT version_id FROM goose_db_version WHERE is_applied ORDER BY id", database_name(url))
+    return [int(row) for row in rows.split()]
+
+
+def migrated_database(server: PostgresServer, binary: Path) -> str:
+    """A database of its own with the migrations applied; return its URL."""
+    url = server.create_database()
+    result = migrate(binary, url)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+def statuses(calls: list[Call]) -> Counter[int | None]:
+    """How many calls got each status (None: no complete response)."""
+    return Counter(call.status for call in calls)
+
+
+# --- Configuration and migrations ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgres://app:s3cret@db:port/app",
+        "mysql://app:s3cret@db/app",
+        "host=db password=s3cret port=notaport",
+        "postgres://app:s3cret@db/app?sslmode=sometimes",
+    ],
+)
+def test_bad_database_url_is_one_line_naming_it_without_the_password(postgres_binary: Path, value: str) -> None:
+    """A DATABASE_URL that pgx cannot read stops the service with exit 2 and one line naming it, never the password."""
+    result = subprocess.run(
+        [postgres_binary], env={"DATABASE_URL": value}, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "invalid configuration: DATABASE_URL=" in line
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_missing_database_url_is_one_line(postgres_binary: Path) -> None:
+    """Without DATABASE_URL the service does not start: one line says what to set."""
+    result = subprocess.run([postgres_binary], env={}, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"{SLUG}: invalid configuration: DATABASE_URL is not set: want a PostgreSQL URL such as "
+        "postgres://USER@HOST:5432/DATABASE?sslmode=verify-full"
+    ]
+
+
+def test_migrate_exits_zero_also_when_up_to_date(postgres_binary: Path, postgres_server: PostgresServer) -> None:
+    """`-migrate` applies every migration and exits 0; run again, it applies nothing and exits 0."""
+    url = postgres_server.create_database()
+    first, second = migrate(postgres_binary, url), migrate(postgres_binary, url)
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert first.stdout.count('"msg":"migration applied"') == MIGRATIONS
+    assert '"msg":"migration applied"' not in second.stdout
+    assert f'"msg":"migrations up to date","version":{MIGRATIONS},"applied":0' in second.stdout
+    assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
+
+
+def test_three_migrators_at_once_apply_each_migration_once(
+    postgres_binary: Path, postgres_server: PostgresServer
+) -> None:
+    """Three `-migrate` processes started together all exit 0, and goose's table records each migration once."""
+    url = postgres_server.create_database()
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    processes = [
+        subprocess.Popen([postgres_binary, "-migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], [err for _, err in outputs]
+    applied = sum(out.decode().count('"msg":"migration applied"') for out, _ in outputs)
+    assert applied == MIGRATIONS
+    assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
+
+
+def test_make_migrate_applies_the_migrations(postgres_project: Path, postgres_server: PostgresServer) -> None:
+    """`make migrate` runs the same code (go run . -migrate) against DATABASE_URL."""
+    url = postgres_server.create_database()
+    output = run(["make", "migrate"], cwd=postgres_project, env={"DATABASE_URL": url})
+    assert f'"msg":"migrations up to date","version":{MIGRATIONS}' in output
+    assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
+
+
+def test_make_migrate_without_database_url_says_what_to_set(postgres_project: Path) -> None:
+    """`make migrate` with no DATABASE_URL stops with one line saying what to export."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    result = subprocess.run(["make", "migrate"], cwd=postgres_project, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "error: DATABASE_URL is not set: export the database's URL" in result.stderr
+
+
+# --- sqlc ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_make_generate_rewrites_the_sqlc_code_byte_for_byte(bake: Bake) -> None:
+    """`make generate` (sqlc pinned in tools/sqlc, through the module proxy) writes internal/db exactly as committed."""
+    project = bake(database="postgres")
+    generated = project / "internal" / "db"
+    committed = {path.name: path.read_bytes() for path in generated.iterdir()}
+    assert sorted(committed) == ["db.go", "models.go", "queries.sql.go"]
+    for path in generated.iterdir():
+        path.unlink()
+    run(["make", "generate"], cwd=project, timeout=1800)
+    assert {path.name: path.read_bytes() for path in generated.iterdir()} == committed
+
+
+def test_sqlc_output_matches_the_queries(postgres_project: Path) -> None:
+    """The committed sqlc code carries the pinned sqlc version and every query of queries.sql."""
+    tools = (postgres_project / "tools" / "sqlc" / "go.mod").read_text(encoding="utf-8")
+    (version,) = [
+        line.split()[1] for line in tools.splitlines() if line.strip().startswith("github.com/sqlc-dev/sqlc ")
+    ]
+    code = (postgres_project / "internal" / "db" / "queries.sql.go").read_text(encoding="utf-8")
+    assert f"//   sqlc {version}\n" in code
+    queries = (postgres_project / "queries.sql").read_text(encoding="utf-8")
+    names = [line.split()[2] for line in queries.splitlines() if line.startswith("-- name: ")]
+    assert names == ["CreateNote", "GetNote"]
+    assert all(f"func (q *Queries) {name}(" in code for name in names)
+
+
+# --- What the project holds ---------------------------------------------------------------
+
+
+def test_postgres_project_embeds_time_zones_and_keeps_the_ca_bundle(postgres_project: Path) -> None:
+    """A postgres binary links time/tzdata (scratch has no zoneinfo) and the image keeps the CA bundle (verify-full)."""
+    deps = run(["go", "list", "-deps", "."], cwd=postgres_project).split()
+    assert "time/tzdata" in deps
+    assert "github.com/jackc/pgx/v5/pgxpool" in deps
+    assert "github.com/pressly/goose/v3" in deps
+    dockerfile = (postgres_project / "Dockerfile").read_text(encoding="utf-8")
+    assert "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/" in dockerfile
+    structure = (postgres_project / "container-structure-test.yaml").read_text(encoding="utf-8")
+    assert "shouldExist: true" in structure.split("/etc/ssl/certs/ca-certificates.crt", 1)[1].split("\n  -", 1)[0]
+
+
+def test_project_without_database_has_none_of_it(bake: Bake) -> None:
+    """database=none leaves out every file, dependency and time zone table of the option."""
+    project = bake()
+    for name in ("database.go", "migrate.go", "notes.go", "queries.sql", "sqlc.yaml", "migrations", "internal"):
+        assert not (project / name).exists(), name
+    assert not (project / "tools" / "sqlc").exists()
+    assert "time/tzdata" not in run(["go", "list", "-deps", "."], cwd=project).split()
+
+
+# --- Behaviour against the real server -----------------------------------------------------
+
+
+def test_readiness_follows_the_database_without_a_restart(
+    postgres_binary: Path, stoppable_postgres: PostgresServer
+) -> None:
+    """Under load, a stopped database turns /readyz and the notes to 503 in bounded time, and back, in one process."""
+    url = migrated_database(stoppable_postgres, postgres_binary)
+    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
+        pid = service.pid
+        load = NotesLoad(service.port, clients=4, max_seconds=120).start()
+        try:
+            assert wait_for(lambda: statuses(load.snapshot())[201] >= 20, timeout=30)
+            stoppable_postgres.stop()
+            down = len(load.snapshot())
+            assert wait_for(lambda: answers(service.port, "/readyz", 503), timeout=10)
+            assert wait_for(lambda: statuses(load.snapshot()[down:])[503] >= 10, timeout=30)
+            assert answers(service.port, "/livez", 200)
+            stoppable_postgres.start()
+            assert wait_for(lambda: answers(service.port, "/readyz", 200), timeout=30)
+            up = len(load.snapshot())
+            assert wait_for(lambda: statuses(load.snapshot()[up:])[201] >= 20, timeout=30)
+        finally:
+            calls = load.stop()
+        assert service.running()
+        assert service.pid == pid
+    assert not [call for call in calls if call.status is None], "a call got no answer"
+    assert set(statuses(calls)) <= {200, 201, 503}
+    slowest = max(calls, key=lambda call: call.seconds)
+    assert slowest.seconds < HANG_BOUND, slowest
+
+
+def test_sigterm_with_queries_in_flight_loses_none(postgres_binary: Path, postgres_server: PostgresServer) -> None:
+    """SIGTERM under a load of notes: every accepted request is answered 2xx and every 201 is stored, none twice."""
+    url = migrated_database(postgres_server, postgres_binary)
+    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
+        load = NotesLoad(service.port, clients=8, max_seconds=60).start()
+        try:
+            assert wait_for(lambda: statuses(load.snapshot())[201] >= 50, timeout=30)
+            service.signal(signal.SIGTERM)
+            assert service.wait(timeout=30) == 0, service.stderr.text()
+        finally:
+            calls = load.stop()
+    # Refused: sent after the listener closed, so never accepted (a load balancer retries those).
+    refused = [call for call in calls if call.error and "ConnectionRefused" in call.error]
+    lost = [call for call in calls if call not in refused and (call.status is None or call.status >= 300)]
+    assert not lost, lost[:3]
+    created = statuses(calls)[201]
+    assert created >= 50
+    assert int(postgres_server.query("SELECT count(*) FROM notes", database_name(url))) == created
+
+
+def test_notes_answer_the_contract(postgres_binary: Path, postgres_server: PostgresServer) -> None:
+    """POST /notes answers 201 with the note, GET 200 or 404, bad input 400 with a JSON error."""
+    url = migrated_database(postgres_server, postgres_binary)
+    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
+        created = create_note(service.port, "first note")
+        assert created.status == 201
+        note: Any = created.json()
+        assert note == {"id": note["id"], "text": "first note"}
+        read = read_note(service.port, note["id"])
+        assert (read.status, read.json()) == (200, note)
+        assert read_note(service.port, 10**9).status == 404
+        for text in ("", " ", "x" * 1001):
+            refused = create_note(service.port, text)
+            assert refused.status == 400
+            assert set(refused.json()) == {"error"}  # type: ignore[arg-type]
+        assert create_note(service.port, "x" * 1000).status == 201
+
+
+# --- The image -------------------------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_postgres_image_migrates_and_serves_notes_hardened(
+    golang_image: str, cookies: Any, postgres_server: PostgresServer
+) -> None:
+    """The scratch image of a postgres project, read-only and without capabilities, migrates and serves notes."""
+    project = bake_with(cookies, {"database": "postgres", "go_version": GO_VERSION})
+    tag = f"go-scratch-service-test:postgres-{os.getpid()}"
+    build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="host")  # modules from the proxy
+    containers: list[str] = []
+    try:
+        files = exported_files(tag)
+        assert "etc/ssl/certs/ca-certificates.crt" in files
+        url = postgres_server.create_database()
+        migrator = run_container(tag, network="host", env={"DATABASE_URL": url}, options=HARDENED, command=["-migrate"])
+        containers.append(migrator)
+        assert docker("wait", migrator, timeout=120).stdout.strip() == "0", container_logs(migrator)
+        assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
+        port = free_port()
+        server = run_container(tag, network="host", env={"DATABASE_URL": url, "PORT": str(port)}, options=HARDENED)
+        containers.append(server)
+        assert wait_for_log(server, '"msg":"listening"', timeout=30), container_logs(server)
+        assert wait_for(lambda: answers(port, "/readyz", 200), timeout=30)
+        created = create_note(port, "from the image")
+        assert created.status == 201, created
+        assert read_note(port, int(created.json()["id"])).status == 200  # type: ignore[index]
+    finally:
+        for container in containers:
+            remove_container(container)
+        remove_images(tag)
