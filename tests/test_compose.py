@@ -14,6 +14,7 @@ no container, volume or network behind.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,10 +106,13 @@ def test_database_health_is_checked_over_tcp(compose_file: dict[str, Any]) -> No
     assert "--host=127.0.0.1" in test
 
 
-def test_postgres_image_comes_from_a_variable(compose_file: dict[str, Any]) -> None:
-    """The PostgreSQL image is POSTGRES_IMAGE, by default an official postgres 17 image (data in the volume's path)."""
+def test_postgres_image_comes_from_a_variable(compose_file: dict[str, Any], project: Path) -> None:
+    """The PostgreSQL image is POSTGRES_IMAGE, by default the official image CI runs, by the same tag and digest."""
     image = compose_file["services"]["postgres"]["image"]
-    assert image.startswith("${POSTGRES_IMAGE:-postgres:17"), image
+    default = image.removeprefix("${POSTGRES_IMAGE:-").removesuffix("}")
+    assert image == f"${{POSTGRES_IMAGE:-{default}}}", image
+    assert re.fullmatch(r"postgres:17[\w.-]*@sha256:[0-9a-f]{64}", default), default  # 17: data where the volume is
+    assert default in (project / ".github" / "postgres" / "Dockerfile").read_text(encoding="utf-8")
     assert compose_file["services"]["postgres"]["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
 
 
