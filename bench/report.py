@@ -560,8 +560,8 @@ def markdown(results: Results) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `{RERUN}` (Docker engine, Go and wrk needed; about six minutes on two cores), "
-        "which rewrites this page and [image-sizes.svg](image-sizes.svg). Every comparison comes from runs "
+        f"Measured by `{RERUN}` (Docker engine, Go, wrk and Debian's PostgreSQL needed; about ten minutes on two "
+        "cores), which rewrites this page and [image-sizes.svg](image-sizes.svg). Every comparison comes from runs "
         "made side by side in that one invocation; ratios matter more than absolute figures, which depend on "
         "the machine and on whatever else runs on it.",
         "",

@@ -1,6 +1,6 @@
 """Run every benchmark side by side, print the report, and write docs/benchmarks.md and docs/image-sizes.svg.
 
-    .venv/bin/python -m bench.run            # from the repository root; about six minutes on two cores
+    .venv/bin/python -m bench.run            # from the repository root; about ten minutes on two cores
     .venv/bin/python -m bench.run --quick    # one short round of everything, to check the script
     .venv/bin/python -m bench.run --kubernetes   # also rounds of disruptions on a real cluster (bench/kubernetes.py)
 
