@@ -114,9 +114,7 @@ def imported_modules(project: Path, pins: dict[str, str]) -> list[str]:
     own = go("list", "-m", cwd=project).strip()
     listed = go("list", "-e", "-f", '{{join .Imports "\\n"}}\n{{join .TestImports "\\n"}}', "./...", cwd=project)
     imports = {
-        line
-        for line in listed.split()
-        if "." in line.split("/")[0] and line != own and not line.startswith(own + "/")
+        line for line in listed.split() if "." in line.split("/")[0] and line != own and not line.startswith(own + "/")
     }
     needed = set()
     for path in imports:
