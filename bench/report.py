@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html import escape
 
 from bench.common import median, ratio
+from bench.database import DEFAULT_MAX_CONNS, TUNED_MAX_CONNS, DatabaseFigures
 from bench.generation import BakeTime
 from bench.images import ImageSize, Newcomer, Recipe, Sizes
 from bench.kubernetes import HEADER as KUBE_HEADER
@@ -77,6 +78,7 @@ class Results:
     shutdowns: list[Shutdown]
     wrk_seconds: float
     kubernetes: KubeFigures | None = None  # with --kubernetes only
+    database: DatabaseFigures | None = None  # without --no-database
 
 
 def mb(size: float) -> str:
@@ -469,6 +471,64 @@ def shutdown_section(shutdowns: list[Shutdown]) -> list[str]:
     ]
 
 
+def database_section(figures: DatabaseFigures | None) -> list[str]:
+    """The report's database section."""
+    if figures is None:
+        return ["## Database", "", "Not measured in this run.", ""]
+    servers = figures.servers
+    floor = servers["bare"]
+
+    def row(server: Server) -> list[str]:
+        return [
+            server.label,
+            f"{server.med('rps'):,.0f}",
+            f"{server.med('p50_ms'):.2f}",
+            f"{server.med('p99_ms'):.2f}",
+            f"{server.med('cpu_us_per_request'):.1f}",
+            f"{ratio(server.med('rps'), floor.med('rps')) * 100:.0f}%",
+        ]
+
+    errors = sorted({run.errors for server in servers.values() for run in server.runs if run.errors})
+    service, tuned = servers["service"], servers["service-tuned"]
+    bare_tuned = servers["bare-tuned"]
+    header = ["Server", "Requests/s", "p50 (ms)", "p99 (ms)", "CPU/request (µs)", "Requests/s vs floor"]
+    return [
+        "## Database",
+        "",
+        f"GET /notes/{{id}} of one stored note on loopback under `wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        f"-d{figures.wrk_seconds:g}s --latency`, against PostgreSQL {figures.postgres} on loopback (Debian's "
+        "server, fsync off), the servers in turn, median of "
+        f"{len(floor.runs)} runs after a warm-up run each; wrk, the servers and PostgreSQL share the machine's "
+        "cores. The floor is bench/barepgx: the same query on a bare pgxpool, no middleware, no log line. "
+        f"pgxpool's default pool here is {DEFAULT_MAX_CONNS} connections (the larger of 4 and the cores); "
+        f"`pool_max_conns={TUNED_MAX_CONNS}` in DATABASE_URL gives one per wrk connection. "
+        "`.venv/bin/python -m bench.database` measures this section alone.",
+        "",
+        *table(header, [row(server) for server in servers.values()]),
+        f"The service reaches {ratio(service.med('rps'), floor.med('rps')) * 100:.0f}% of the bare pgx "
+        f"program's requests/s with the default pool ({ratio(tuned.med('rps'), bare_tuned.med('rps')) * 100:.0f}% "
+        f"with {TUNED_MAX_CONNS} connections). The larger pool changes the service's requests/s by "
+        f"{(ratio(tuned.med('rps'), service.med('rps')) - 1) * 100:+.0f}% and its p99 from "
+        f"{service.med('p99_ms'):.2f} to {tuned.med('p99_ms'):.2f} ms. wrk errors: "
+        f"{'; '.join(errors) if errors else 'none'}.",
+        "",
+        *table(
+            ["Database step", "Median (ms)", "Runs"],
+            [
+                step_row("`-migrate` on an empty database (every migration)", figures.migrate_fresh),
+                step_row("`-migrate` again, up to date (exit 0)", figures.migrate_again),
+                step_row("database stopped -> /readyz 503", figures.readiness_lost),
+                step_row("database accepting again -> /readyz 200 (no restart)", figures.readiness_back),
+            ],
+        ),
+    ]
+
+
+def step_row(name: str, seconds: list[float]) -> list[str]:
+    """A row of the database steps: the median in milliseconds and the number of runs."""
+    return [name, f"{median(seconds) * 1000:.0f}", str(len(seconds))]
+
+
 def kubernetes_section(figures: KubeFigures | None) -> list[str]:
     """Tabulate the rounds of disruptions under load on the real cluster, when measured."""
     if figures is None:
@@ -500,8 +560,8 @@ def markdown(results: Results) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `{RERUN}` (Docker engine, Go and wrk needed; about six minutes on two cores), "
-        "which rewrites this page and [image-sizes.svg](image-sizes.svg). Every comparison comes from runs "
+        f"Measured by `{RERUN}` (Docker engine, Go, wrk and Debian's PostgreSQL needed; about ten minutes on two "
+        "cores), which rewrites this page and [image-sizes.svg](image-sizes.svg). Every comparison comes from runs "
         "made side by side in that one invocation; ratios matter more than absolute figures, which depend on "
         "the machine and on whatever else runs on it.",
         "",
@@ -515,6 +575,7 @@ def markdown(results: Results) -> str:
         *service_section(results.servers, results.wrk_seconds),
         *tracing_section(results.tracing, results.servers),
         *shutdown_section(results.shutdowns),
+        *database_section(results.database),
         *kubernetes_section(results.kubernetes),
     ]
     return "\n".join(lines).rstrip() + "\n"

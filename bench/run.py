@@ -1,11 +1,11 @@
 """Run every benchmark side by side, print the report, and write docs/benchmarks.md and docs/image-sizes.svg.
 
-    .venv/bin/python -m bench.run            # from the repository root; about six minutes on two cores
+    .venv/bin/python -m bench.run            # from the repository root; about ten minutes on two cores
     .venv/bin/python -m bench.run --quick    # one short round of everything, to check the script
     .venv/bin/python -m bench.run --kubernetes   # also rounds of disruptions on a real cluster (bench/kubernetes.py)
 
-Needs a Docker engine (scripts/docker-engine.sh), Go, and wrk (Debian package `wrk`).
-Everything runs on loopback; containers use the host's network.
+Needs a Docker engine (scripts/docker-engine.sh), Go, wrk (Debian package `wrk`) and Debian's
+PostgreSQL server (package `postgresql`). Everything runs on loopback; containers use the host's network.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import REPO_DIR, TEMPLATE_DIR, BenchError, bake, project_answers, run_command
+from bench.database import measure_database
 from bench.generation import measure_generation
 from bench.images import measure_sizes, newcomer_path, rebuild_warm, seed_recipe
 from bench.kubernetes import DEFAULT_ROUNDS, measure_kubernetes
@@ -36,6 +37,8 @@ from bench.serving import (
 from harness import docker as dockercli
 from harness.golang_image import ensure_golang_image
 from harness.otelcol import running_collector
+from harness.postgres import INSTALL_HINT
+from harness.postgres import available as postgres_available
 
 DOCS_DIR = REPO_DIR / "docs"
 
@@ -93,6 +96,8 @@ def check_tools() -> None:
             raise BenchError(f"{tool} is not installed")
     if not dockercli.engine_available():
         raise BenchError("no Docker engine answers: run scripts/docker-engine.sh")
+    if not postgres_available():
+        raise BenchError(f"PostgreSQL is not installed: {INSTALL_HINT}")
     ensure_golang_image()
 
 
@@ -145,6 +150,9 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         step("shutdown under load")
         shutdowns = [shutdown_process(servers["service"].binary), shutdown_container(template.tag)]
 
+        step("database: GET /notes/{id} against bare pgx, pool sizes, migration, readiness recovery")
+        database = measure_database(workdir / "database", args.rounds, args.wrk_seconds)
+
         kubernetes = None
         if args.kubernetes:
             step(f"kubernetes: {args.kube_rounds} rounds of disruptions under load, and the control")
@@ -162,6 +170,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         shutdowns=shutdowns,
         wrk_seconds=args.wrk_seconds,
         kubernetes=kubernetes,
+        database=database,
     )
 
 

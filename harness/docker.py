@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.build import CACHE_DIR, cached_binary
-from harness.versions import BUILDX_VERSION
+from harness.versions import BUILDX_VERSION, COMPOSE_VERSION
 from harness.waiting import wait_for
 
 CLIENT_CHOOSER = Path(__file__).resolve().parents[1] / "scripts" / "docker-client.sh"
@@ -355,12 +356,69 @@ def buildx_plugin(version: str = BUILDX_VERSION) -> Path:
 
 def buildx_config(directory: Path, plugin: Path) -> Path:
     """Make a DOCKER_CONFIG directory whose only CLI plugin is plugin; return it."""
-    plugins = directory / "cli-plugins"
-    plugins.mkdir(parents=True, exist_ok=True)
-    (plugins / "docker-buildx").symlink_to(plugin)
+    return plugin_config(directory, {"docker-buildx": plugin})
+
+
+def plugin_config(directory: Path, plugins: Mapping[str, Path]) -> Path:
+    """Make a DOCKER_CONFIG directory whose only CLI plugins are plugins (name: binary); return it."""
+    folder = directory / "cli-plugins"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, binary in plugins.items():
+        (folder / name).symlink_to(binary)
     (directory / "config.json").write_text("{}\n", encoding="utf-8")
     return directory
 
 
+# --- compose, the docker CLI plugin that runs a generated project's compose.yaml ----------------
+
+# Pinned: v5.6.0, the newest Compose v5 whose every dependency the Go module proxy serves (v5.7's
+# docker/secrets-engine modules answer 403 there).
+COMPOSE_MODULE = "github.com/docker/compose/v5"
+
+
+def module_source(module: str, version: str, destination: Path) -> Path:
+    """Copy a module's source from the Go module proxy (through the module cache) into destination, writable."""
+    shutil.rmtree(destination, ignore_errors=True)  # what an interrupted build left
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        env={**os.environ, "GOFLAGS": ""},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    shutil.copytree(json.loads(result.stdout)["Dir"], destination)
+    for path in [destination, *destination.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+    return destination
+
+
+def compose_plugin(version: str = COMPOSE_VERSION) -> Path:
+    """Build docker-compose from the Go module proxy unless the cache holds this version; return its path.
+
+    Compose's go.mod has exclude directives, which `go install module@version` refuses: it is built
+    inside its downloaded module, with its own go.sum, as its Makefile does.
+    """
+
+    def build(partial: Path) -> None:
+        source = module_source(COMPOSE_MODULE, version, partial.with_name("source"))
+        ldflags = f"-s -w -X {COMPOSE_MODULE}/internal.Version={version}"
+        try:
+            subprocess.run(
+                ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), "./cmd"],
+                cwd=source,
+                env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"},
+                check=True,
+                capture_output=True,
+                timeout=1800,
+            )
+        finally:
+            shutil.rmtree(source)
+
+    return cached_binary(CACHE_DIR / f"compose-{version}" / "docker-compose", build)
+
+
 if __name__ == "__main__":
     print(buildx_plugin())
+    print(compose_plugin())

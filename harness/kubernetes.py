@@ -286,15 +286,18 @@ class PodLoad:
         name: str,
         clients: int,
         keep_alive: bool = False,
+        notes: bool = False,
         max_seconds: int = 240,
     ) -> None:
-        """Prepare the pod."""
+        """Prepare the pod (notes: each request is POST /notes then GET /notes/{id} instead of GET /)."""
         self.cluster = cluster
         self.namespace = namespace
         self.pod = f"load-{next(_names)}-{os.getpid()}"
         args = ["load", f"-url={url}", f"-name={name}", f"-clients={clients}", f"-max-seconds={max_seconds}"]
         if keep_alive:
             args.append("-keepalive")
+        if notes:
+            args.append("-notes")
         self.manifest = client_pod(self.pod, namespace, image, args, "Never")
         self.lines: list[str] = []
         self._started = threading.Event()
@@ -391,6 +394,7 @@ def loss_timeline(cluster: Cluster, namespace: str, failed: Sequence[Failure], s
 # --- A generated project, built, loaded and deployed from its kustomize base ------------------
 
 CLIENTS = 16  # concurrent clients of the load through the Service
+NOTES_CLIENTS = 8  # of a notes load: each request is two, and a write to the database
 FIRST, SECOND = "1.0.0", "1.1.0"  # the image versions of the rolling updates
 SERVICE_PORT = 80
 IMAGE_PREFIX = "gss-kube-test-"
@@ -406,6 +410,7 @@ class Project:
     slug: str
     versions: tuple[str, ...]
     metrics: bool
+    database: bool = False  # postgres: a migration Job, DATABASE_URL from a Secret, the load round-trips notes
 
 
 DEFAULT = Project("default", {}, SLUG, (FIRST, SECOND), metrics=False)
@@ -459,10 +464,23 @@ class Deployed:
         name = self.project.slug
         run([require_tool("kustomize"), "edit", "set", "image", f"{name}={self.images[version]}"], cwd=self.base)
 
+    @property
+    def migration_job(self) -> str:
+        """The name of the base's migration Job (database projects)."""
+        return f"{self.project.slug}-migrate"
+
     def apply(self, cluster: Cluster, version: str) -> None:
-        """Apply the base with the image of version, and wait until the rollout is complete."""
+        """Apply the base with the image of version, and wait until the rollout is complete.
+
+        A database project is released as its migration-job.yaml says: the finished Job of the last
+        release deleted (its pod template cannot change), the base applied, the new Job complete.
+        """
         self.kustomize_set_image(version)
+        if self.project.database:
+            cluster.kubectl("delete", "job", "-n", self.namespace, self.migration_job, "--ignore-not-found", timeout=90)
         cluster.apply_kustomization(self.base)
+        if self.project.database:
+            wait_job_complete(cluster, self.namespace, self.migration_job)
         cluster.wait_rollout(self.namespace, self.project.slug)
 
     def deploy(self, cluster: Cluster) -> None:
@@ -496,8 +514,9 @@ class Deployed:
             self.client,
             url=self.url,
             name=self.project.slug,
-            clients=CLIENTS,
+            clients=NOTES_CLIENTS if self.project.database else CLIENTS,
             keep_alive=keep_alive,
+            notes=self.project.database,
         )
 
     def wait_settled(self, cluster: Cluster) -> None:
@@ -532,6 +551,135 @@ def build_project(cluster: Cluster, project: Project, directory: Path, golang_im
         remove_images(*images.values())
         raise
     return Deployed(project, directory, "", 0.0, client, images)
+
+
+def wait_job_complete(cluster: Cluster, namespace: str, job: str, *, timeout: float = 180) -> None:
+    """Wait until the Job is complete; raise with its pods' logs when it fails or runs out of time."""
+    done = cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        f"job/{job}",
+        "--for=condition=complete",
+        f"--timeout={int(timeout)}s",
+        check=False,
+        timeout=timeout + 10,
+    )
+    if done.returncode != 0:
+        logs = cluster.kubectl("logs", "-n", namespace, f"job/{job}", "--all-containers", check=False)
+        raise KubernetesError(
+            f"job {job} did not complete in {timeout:.0f}s: {done.stderr}\n{logs.stdout}{logs.stderr}"
+        )
+
+
+# --- PostgreSQL where the pods reach it ------------------------------------------------------------
+
+POSTGRES_NAMESPACE = "gss-kube-test-postgres"
+POSTGRES_NAME = "postgres"
+POSTGRES_USER = POSTGRES_DB = "app"
+POSTGRES_PASSWORD = "cluster-test-only"  # a throwaway server that lives as long as the test module
+
+
+def postgres_manifests(image: str) -> list[dict[str, Any]]:
+    """A namespace (restricted), one PostgreSQL pod from the assembled image on an emptyDir, and its Service."""
+    labels = {"app.kubernetes.io/name": POSTGRES_NAME}
+    restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    env = {
+        "POSTGRES_USER": POSTGRES_USER,
+        "POSTGRES_PASSWORD": POSTGRES_PASSWORD,
+        "POSTGRES_DB": POSTGRES_DB,
+        "PGDATA": "/var/lib/postgresql/data/pgdata",  # below the emptyDir, which the server's user cannot chmod
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE, "labels": labels},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 999,
+                "runAsGroup": 999,
+                "fsGroup": 999,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": POSTGRES_NAME,
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "env": [{"name": name, "value": value} for name, value in env.items()],
+                    "ports": [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}],
+                    "readinessProbe": {
+                        "exec": {"command": ["pg_isready", "--host=127.0.0.1", f"--username={POSTGRES_USER}"]},
+                        "periodSeconds": 2,
+                    },
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
+                    "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}],
+                }
+            ],
+            "volumes": [{"name": "data", "emptyDir": {}}],
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE},
+        "spec": {"selector": labels, "ports": [{"name": "postgres", "port": 5432, "targetPort": "postgres"}]},
+    }
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": POSTGRES_NAMESPACE, "labels": restricted},
+    }
+    return [namespace, pod, service]
+
+
+def deploy_postgres(cluster: Cluster, image: str) -> str:
+    """Copy the PostgreSQL image to the nodes, run it, wait until it is Ready; return its URL by ClusterIP.
+
+    The cluster has no DNS: the URL names the Service's ClusterIP (the operator's Secret would name
+    the Service, such as <cluster>-rw.<namespace>).
+    """
+    cluster.load(image)
+    for manifest in postgres_manifests(image):
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    cluster.kubectl(
+        "wait",
+        "-n",
+        POSTGRES_NAMESPACE,
+        f"pod/{POSTGRES_NAME}",
+        "--for=condition=Ready",
+        "--timeout=120s",
+        timeout=130,
+    )
+    address = cluster.cluster_ip(POSTGRES_NAMESPACE, POSTGRES_NAME)
+    return f"postgres://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{address}:5432/{POSTGRES_DB}?sslmode=disable"
+
+
+def remove_postgres(cluster: Cluster) -> None:
+    """Delete the PostgreSQL namespace and everything in it."""
+    cluster.kubectl("delete", "namespace", POSTGRES_NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
+
+
+def database_secret(target: Deployed, uri: str) -> dict[str, Any]:
+    """The Secret the base reads DATABASE_URL from, as CloudNativePG makes it for a Cluster named <slug>-db."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{target.project.slug}-db-app", "namespace": target.namespace},
+        "type": "kubernetes.io/basic-auth",
+        "stringData": {"username": POSTGRES_USER, "password": POSTGRES_PASSWORD, "uri": uri},
+    }
+
+
+def deploy_with_database(cluster: Cluster, target: Deployed, uri: str) -> None:
+    """The base's namespace first (as the base defines it), the operator's Secret in it, then the base itself."""
+    cluster.kubectl("apply", "-f", str(target.base / "namespace.yaml"))
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(database_secret(target, uri)))
+    target.deploy(cluster)
 
 
 # --- Disruptions under load -------------------------------------------------------------------

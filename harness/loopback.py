@@ -30,12 +30,18 @@ class Reply:
 
 
 def request(
-    port: int, path: str, *, method: str = "GET", timeout: float = 5, headers: Mapping[str, str] | None = None
+    port: int,
+    path: str,
+    *,
+    method: str = "GET",
+    timeout: float = 5,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
 ) -> Reply:
-    """Make one request on a fresh connection and read the whole response."""
+    """Make one request (with a body, when given) on a fresh connection and read the whole response."""
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request(method, path, headers={"Connection": "close", **(headers or {})})
+        conn.request(method, path, body=body, headers={"Connection": "close", **(headers or {})})
         response = conn.getresponse()
         body = response.read()
         return Reply(response.status, body, {key.lower(): value for key, value in response.getheaders()})

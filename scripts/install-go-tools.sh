@@ -7,8 +7,9 @@
 #   kustomize      builds the generated Kubernetes base
 #   cosign         signs and verifies the images that `make publish` pushes (make sign, make verify)
 #   buildkitd and buildctl (BuildKit)  the daemon that `make publish` builds on in the tests, through
-#                  docker buildx's remote driver (buildctl only probes it); the buildx plugin itself is
-#                  built by harness/docker.py (python -m harness.docker) into a cache keyed by its version
+#                  docker buildx's remote driver (buildctl only probes it); the buildx plugin itself, and
+#                  the Compose plugin that runs generated compose files, are built by harness/docker.py
+#                  (python -m harness.docker) into a cache keyed by their versions
 #
 # Each is built from source with `go install` through the Go module proxy, so
 # nothing is downloaded from GitHub. Idempotent: a tool whose binary already

@@ -13,8 +13,9 @@ import pytest
 
 from harness.backstage import Backstage, install_backstage
 from harness.build import build_binary
-from harness.docker import docker_client
+from harness.docker import buildx_plugin, compose_plugin, docker_client, plugin_config
 from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
+from harness.postgres_image import ensure_postgres_image
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.repositories import release_repository
 from harness.template import load_hook
@@ -32,6 +33,8 @@ FIXTURE_MARKERS = {
     "golang_image": "docker",
     "structure_test": "docker",
     "docker_first_on_path": "docker",
+    "postgres_image": "docker",
+    "compose_config": "docker",
     "backstage": "node",
     "renovate_bin": "node",
 }
@@ -106,6 +109,21 @@ def docker_first_on_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 def released_template(tmp_path: Path) -> Path:
     """The template as a team's fork in a git repository of its own, its location fixed in it, tagged v1.0.0."""
     return release_repository(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_image() -> str:
+    """The PostgreSQL image assembled from Debian's packages (built if absent or stale): pass it as POSTGRES_IMAGE."""
+    require_postgres()
+    with file_lock(TEMPLATE_DIR / "build" / "postgres-image.lock"):
+        return ensure_postgres_image()
+
+
+@pytest.fixture(scope="session")
+def compose_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DOCKER_CONFIG whose CLI plugins are Compose and buildx (its builder), built from the Go module proxy."""
+    plugins = {"docker-compose": compose_plugin(), "docker-buildx": buildx_plugin()}
+    return plugin_config(tmp_path_factory.mktemp("compose-config"), plugins)
 
 
 def require_postgres() -> None:

@@ -15,6 +15,10 @@ missing one restricted setting; a rolling update under load (with and without ke
 clients) loses no request; deleting a pod under load loses none and its logs show the drain;
 `kubectl drain` stops at the PodDisruptionBudget; the same rollout without the drain (no preStop
 sleep, SHUTDOWN_DELAY=0) loses requests, the control that shows the load can see a loss.
+A postgres project runs against a PostgreSQL pod from the image assembled from Debian's packages
+(harness/postgres_image.py), its URL in the Secret an operator would make: its migration Job
+completes, its Deployment becomes Ready, and a rolling update under a load of POST /notes and
+GET /notes/{id} round trips loses none.
 
 Every load is bounded; nothing is timed here. The steps (build, load, deploy, each disruption
 under load) are harness/kubernetes.py's, which bench/kubernetes.py drives on its own for figures.
@@ -37,6 +41,7 @@ from harness.kubernetes import (
     DEFAULT,
     FIRST,
     LOAD_CLIENT_IMAGE,
+    SECOND,
     Cluster,
     Deployed,
     KubernetesError,
@@ -44,9 +49,12 @@ from harness.kubernetes import (
     build_load_client,
     build_project,
     delete_pod_under_load,
+    deploy_postgres,
+    deploy_with_database,
     drain_under_load,
     fetch,
     lost,
+    remove_postgres,
     roll_to_other_version,
     rollout_without_drain,
 )
@@ -71,6 +79,14 @@ VENDORED_METRICS = Project(
     metrics=True,
 )
 PROJECTS = (DEFAULT, VENDORED_METRICS)
+DATABASE = Project(
+    "database",
+    {"project_name": "Notes Service", "database": "postgres", "vendor_dependencies": True},
+    "notes-service",
+    (FIRST, SECOND),
+    metrics=False,
+    database=True,
+)
 
 
 # --- The cluster, once for the module ----------------------------------------------------------
@@ -362,3 +378,49 @@ def test_rollout_without_drain_loses_requests(cluster: Cluster, default: Deploye
     """The control: with no preStop sleep and SHUTDOWN_DELAY=0, the same rollout under the same load loses requests."""
     rollout = rollout_without_drain(cluster, default, tmp_path)
     assert rollout.load.failed_count > 0, f"no request failed in {rollout.load.served}: the load cannot see a loss"
+
+
+# --- 6. With a database: the migration Job, Ready pods, a rolling update that loses no note --------
+
+
+@pytest.fixture(scope="module")
+def database(
+    cluster: Cluster, golang_image: str, cookies_session: Any, load_client: str, postgres_image: str
+) -> Iterator[Deployed]:
+    """PostgreSQL in a pod of its own; the postgres project built, its Secret made, its base applied; removed after."""
+    try:
+        uri = deploy_postgres(cluster, postgres_image)
+        directory = bake_with(cookies_session, DATABASE.answers)
+        target = build_project(cluster, DATABASE, directory, golang_image, load_client)
+        try:
+            deploy_with_database(cluster, target, uri)
+            yield target
+        finally:
+            remove_images(*target.images.values())
+            cluster.kubectl("delete", "namespace", target.namespace, "--ignore-not-found", "--wait=true", timeout=180)
+    finally:
+        remove_postgres(cluster)
+
+
+def test_database_project_migrates_and_becomes_ready(cluster: Cluster, database: Deployed) -> None:
+    """The migration Job completed once, with the release's image; the Deployment's pods are Ready, /readyz 200."""
+    job = cluster.get("job", "-n", database.namespace, database.migration_job)
+    assert job["status"].get("succeeded") == 1, job["status"]
+    assert not job["status"].get("failed"), job["status"]
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    assert migrate["image"] == database.images[database.running_version(cluster)]
+    assert len(database.ready_pods(cluster)) == REPLICAS
+    status, _ = fetch(cluster, database.namespace, database.client, f"{database.url}readyz")
+    assert status == 200
+
+
+def test_database_rolling_update_under_load_loses_no_note(cluster: Cluster, database: Deployed) -> None:
+    """Releasing the other version (Job replaced, base applied) under a load of note round trips loses none."""
+    old, new = database.other_version(cluster)
+    rollout = roll_to_other_version(cluster, database)
+    assert rollout.load.failed_count == 0, lost(cluster, database, rollout.load, rollout.start)
+    assert rollout.load.versions.get("notes", 0) > 0, rollout.load.versions
+    assert database.running_version(cluster) == new != old
+    job = cluster.get("job", "-n", database.namespace, database.migration_job)
+    assert job["status"].get("succeeded") == 1, job["status"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == database.images[new]

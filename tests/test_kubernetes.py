@@ -22,13 +22,27 @@ from harness.tools import require_tool, run
 PORT = 9090  # not the default, so that the answer is seen to reach the manifests
 MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "pdb.yaml", "networkpolicy.yaml")
 KINDS = ["Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service"]
+# What a postgres project adds: the migration Job and the policy of the pods' outgoing traffic.
+DATABASE_MANIFESTS = ("migration-job.yaml", "egress-networkpolicy.yaml")
+DATABASE_KINDS = ["Job", "NetworkPolicy"]
+DATABASE_SECRET = {"name": f"{SLUG}-db-app", "key": "uri"}  # CloudNativePG's Secret of a Cluster named <slug>-db
 DURATION = re.compile(r"^(\d+)(s|m)$")
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session: Any) -> Path:
-    """A project with Kubernetes manifests (the default) on a non-default port."""
-    return bake_with(cookies_session, {"port": str(PORT)})
+@pytest.fixture(scope="module", params=["none", "postgres"], ids=lambda database: f"database-{database}")
+def project(cookies_session: Any, request: pytest.FixtureRequest) -> Path:
+    """A project with Kubernetes manifests (the default) on a non-default port, without and with a database."""
+    return bake_with(cookies_session, {"port": str(PORT), "database": request.param})
+
+
+def postgres(project: Path) -> bool:
+    """Whether the project was baked with database=postgres."""
+    return (project / "compose.yaml").exists()
+
+
+def manifests(project: Path) -> tuple[str, ...]:
+    """The manifests the project's base should hold."""
+    return MANIFESTS + (DATABASE_MANIFESTS if postgres(project) else ())
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -73,8 +87,8 @@ def kubernetes_validate(*paths: Path) -> str:
 def test_every_manifest_passes_strict_validation(project: Path) -> None:
     """Each manifest is a valid object of the Kubernetes API, with no unknown field."""
     directory = project / "deploy" / "kubernetes"
-    output = kubernetes_validate(*(directory / name for name in MANIFESTS))
-    assert output.count(" passed for resource ") == len(MANIFESTS), output
+    output = kubernetes_validate(*(directory / name for name in manifests(project)))
+    assert output.count(" passed for resource ") == len(manifests(project)), output
 
 
 def test_strict_validation_catches_an_unknown_field(project: Path, tmp_path: Path) -> None:
@@ -94,8 +108,8 @@ def test_kustomization_lists_every_manifest(project: Path) -> None:
     kustomization = load(directory / "kustomization.yaml")
     assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
     assert kustomization["kind"] == "Kustomization"
-    assert sorted(kustomization["resources"]) == sorted(MANIFESTS)
-    assert sorted(p.name for p in directory.iterdir()) == sorted([*MANIFESTS, "kustomization.yaml"])
+    assert sorted(kustomization["resources"]) == sorted(manifests(project))
+    assert sorted(p.name for p in directory.iterdir()) == sorted([*manifests(project), "kustomization.yaml"])
     assert [image["name"] for image in kustomization["images"]] == [container(project)["image"]]
 
 
@@ -104,38 +118,52 @@ def test_kustomize_build_is_valid(project: Path, tmp_path: Path) -> None:
     kustomize = require_tool("kustomize")
     built = run([kustomize, "build", "deploy/kubernetes"], cwd=project)
     documents = list(yaml.safe_load_all(built))
-    assert sorted(document["kind"] for document in documents) == KINDS
+    kinds = KINDS + (DATABASE_KINDS if postgres(project) else [])
+    assert sorted(document["kind"] for document in documents) == sorted(kinds)
     for document in documents:
         if document["kind"] != "Namespace":
             assert document["metadata"]["namespace"] == SLUG, document["kind"]
-    (deployment,) = [document for document in documents if document["kind"] == "Deployment"]
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert re.fullmatch(rf"{SLUG}:\d+\.\d+\.\d+", image), image
+    images = [
+        container["image"]
+        for document in documents
+        if document["kind"] in {"Deployment", "Job"}
+        for container in document["spec"]["template"]["spec"]["containers"]
+    ]
+    for image in images:  # the migration Job runs the release the Deployment runs
+        assert re.fullmatch(rf"{SLUG}:\d+\.\d+\.\d+", image), image
+    assert len(set(images)) == 1, images
     path = tmp_path / "built.yaml"
     path.write_text(built, encoding="utf-8")
     output = kubernetes_validate(path)
     assert output.count(" passed for resource ") == len(documents), output
 
 
+def pod_templates(project: Path) -> dict[str, dict[str, Any]]:
+    """The pod template specs of the base by manifest: the Deployment's, and the migration Job's with a database."""
+    names = ["deployment.yaml", *(["migration-job.yaml"] if postgres(project) else [])]
+    return {name: manifest(project, name)["spec"]["template"]["spec"] for name in names}
+
+
 def test_pod_runs_under_the_restricted_profile(project: Path) -> None:
-    """Pod and container security contexts satisfy the restricted Pod Security Standard, field by field."""
-    pod = pod_spec(project)
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] == NOBODY
-    assert pod["securityContext"]["runAsGroup"] == NOBODY
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert pod["automountServiceAccountToken"] is False
-    assert "volumes" not in pod
-    for field in ("hostNetwork", "hostPID", "hostIPC"):
-        assert field not in pod, field
-    security = container(project)["securityContext"]
-    assert security["runAsNonRoot"] is True
-    assert security["runAsUser"] == NOBODY
-    assert security["readOnlyRootFilesystem"] is True
-    assert security["allowPrivilegeEscalation"] is False
-    assert security["capabilities"] == {"drop": ["ALL"]}
-    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert "privileged" not in security
+    """Every pod's and container's security context satisfies the restricted Pod Security Standard, field by field."""
+    for name, pod in pod_templates(project).items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == NOBODY, name
+        assert pod["securityContext"]["runAsGroup"] == NOBODY, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert "volumes" not in pod, name
+        for field in ("hostNetwork", "hostPID", "hostIPC"):
+            assert field not in pod, (name, field)
+        (only,) = pod["containers"]
+        security = only["securityContext"]
+        assert security["runAsNonRoot"] is True, name
+        assert security["runAsUser"] == NOBODY, name
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["allowPrivilegeEscalation"] is False, name
+        assert security["capabilities"] == {"drop": ["ALL"]}, name
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert "privileged" not in security, name
 
 
 def test_image_user_is_the_pods_user(project: Path) -> None:
@@ -217,7 +245,7 @@ def test_catalog_finds_the_workload(project: Path) -> None:
     """The catalog entry's kubernetes-id matches the label on every object, for Backstage's Kubernetes plugin."""
     entity = load(project / "catalog-info.yaml")
     kubernetes_id = entity["metadata"]["annotations"]["backstage.io/kubernetes-id"]
-    for name in MANIFESTS:
+    for name in manifests(project):
         assert manifest(project, name)["metadata"]["labels"]["backstage.io/kubernetes-id"] == kubernetes_id, name
 
 
@@ -234,3 +262,54 @@ def test_unreadable_kubernetes_answer_is_refused(pre_gen: ModuleType) -> None:
     answers = {**pre_gen.ANSWERS, "kubernetes": "maybe"}
     with pytest.raises(pre_gen.InvalidAnswer, match=r'^kubernetes="maybe" is not allowed: true/false'):
         pre_gen.check_answers(answers)
+
+
+# --- With a database ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def database_project(cookies_session: Any) -> Path:
+    """A postgres project with Kubernetes manifests, on a non-default port."""
+    return bake_with(cookies_session, {"port": str(PORT), "database": "postgres"})
+
+
+def test_database_url_comes_from_the_secret(database_project: Path) -> None:
+    """The service and its migration read DATABASE_URL from the operator's Secret by secretKeyRef, never a literal."""
+    for name, pod in pod_templates(database_project).items():
+        (only,) = pod["containers"]
+        (entry,) = [item for item in only["env"] if item["name"] == "DATABASE_URL"]
+        assert entry == {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": DATABASE_SECRET}}, name
+
+
+def test_migration_job_runs_the_service_image_once(database_project: Path) -> None:
+    """The Job runs the Deployment's image with -migrate, never restarts in place, bounded in retries and time."""
+    job = manifest(database_project, "migration-job.yaml")["spec"]
+    (migrate,) = job["template"]["spec"]["containers"]
+    assert migrate["image"] == container(database_project)["image"]
+    assert migrate["args"] == ["-migrate"]
+    assert job["template"]["spec"]["restartPolicy"] == "Never"
+    assert 0 < job["backoffLimit"] <= 10
+    assert job["activeDeadlineSeconds"] > 0
+
+
+def test_migration_pod_is_not_served(database_project: Path) -> None:
+    """The Service and the PodDisruptionBudget do not select the migration's pod, which serves nothing."""
+    labels = manifest(database_project, "migration-job.yaml")["spec"]["template"]["metadata"]["labels"]
+    for name in ("service.yaml", "pdb.yaml"):
+        spec = manifest(database_project, name)["spec"]
+        selector = spec["selector"].get("matchLabels", spec["selector"])
+        assert not selector.items() <= labels.items(), name
+
+
+def test_egress_policy_admits_the_database_and_dns(database_project: Path) -> None:
+    """The egress policy selects the service's and the migration's pods and admits the database port and DNS."""
+    policy = manifest(database_project, "egress-networkpolicy.yaml")["spec"]
+    assert policy["policyTypes"] == ["Egress"]
+    (expression,) = policy["podSelector"]["matchExpressions"]
+    assert (expression["key"], expression["operator"]) == ("app.kubernetes.io/name", "In")
+    for name in ("deployment.yaml", "migration-job.yaml"):
+        labels = manifest(database_project, name)["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] in expression["values"], name
+    admitted = {(port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"]}
+    assert {(5432, "TCP"), (53, "UDP"), (53, "TCP")} <= admitted
+    assert all("to" not in rule for rule in policy["egress"])  # the database may live anywhere: narrowed by patch

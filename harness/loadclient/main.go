@@ -2,7 +2,7 @@
 // through the Service's ClusterIP and kube-proxy as any caller's in the cluster would.
 //
 //	loadclient get URL
-//	loadclient load -url URL -name NAME -clients N [-rate R] [-keepalive] [-max-seconds S]
+//	loadclient load -url URL -name NAME -clients N [-rate R] [-keepalive] [-max-seconds S] [-notes]
 //
 // get prints one JSON line: the status and body of GET URL (retried until an answer, 60s).
 // load first waits for one good answer (not counted: the Service may not be programmed
@@ -11,9 +11,13 @@
 // which holds a local port for a minute: unpaced, new connections would run out of ports. Each request that gets no 200 with a JSON body naming NAME is
 // printed as {"failed": TIME, "error": ...}; at the end it prints
 // {"served": N, "failed": N, "versions": {...}}. Times are RFC 3339 with nanoseconds.
+// With -notes each request is the database example's round trip instead: POST URL/notes with a
+// text of its own, which must answer 201 with the note, then GET URL/notes/{id}, which must
+// answer 200 with the same note; both count as one request, under the version "notes".
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,7 +50,7 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "load" {
 		return load(args[1:])
 	}
-	return errors.New("usage: loadclient get URL | loadclient load -url URL -name NAME -clients N [-rate R] [-keepalive] [-max-seconds S]")
+	return errors.New("usage: loadclient get URL | loadclient load -url URL -name NAME -clients N [-rate R] [-keepalive] [-max-seconds S] [-notes]")
 }
 
 func get(url string) error {
@@ -117,6 +122,54 @@ func fetch(client *http.Client, url, name string) (string, error) {
 	return a.Version, nil
 }
 
+// note is what POST /notes and GET /notes/{id} answer.
+type note struct {
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+}
+
+// readNote reads a response that must have the status and carry a note as JSON.
+func readNote(resp *http.Response, status int) (note, error) {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return note{}, fmt.Errorf("read body: %w", err)
+	}
+	var n note
+	if resp.StatusCode != status || json.Unmarshal(body, &n) != nil {
+		return note{}, fmt.Errorf("%s %s: status %d: %.80q", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, body)
+	}
+	return n, nil
+}
+
+// roundTrip stores a note with POST /notes and reads it back with GET /notes/{id}.
+func roundTrip(client *http.Client, base, text string) (string, error) {
+	payload, err := json.Marshal(map[string]string{"text": text})
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Post(base+"notes", "application/json", bytes.NewReader(payload))
+	if err != nil {
+		return "", err
+	}
+	created, err := readNote(resp, http.StatusCreated)
+	if err != nil {
+		return "", err
+	}
+	resp, err = client.Get(fmt.Sprintf("%snotes/%d", base, created.ID))
+	if err != nil {
+		return "", err
+	}
+	fetched, err := readNote(resp, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	if created.Text != text || fetched != created {
+		return "", fmt.Errorf("note %d: stored %q, read back %q, sent %q", created.ID, created.Text, fetched.Text, text)
+	}
+	return "notes", nil
+}
+
 func newClient(keepAlive bool) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DisableKeepAlives = !keepAlive
@@ -132,8 +185,16 @@ func load(args []string) error {
 	keepAlive := flags.Bool("keepalive", false, "reuse each client's connection (else one connection per request)")
 	rate := flags.Float64("rate", 25, "requests a second per client, at most")
 	maxSeconds := flags.Int("max-seconds", 300, "stop after this long even without SIGTERM")
+	notes := flags.Bool("notes", false, "send POST /notes then GET /notes/{id} instead of GET URL")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	var sent atomic.Int64
+	send := func(client *http.Client) (string, error) {
+		if *notes {
+			return roundTrip(client, *url, fmt.Sprintf("note %d", sent.Add(1)))
+		}
+		return fetch(client, *url, *name)
 	}
 	if *url == "" || *name == "" || *clients < 1 || *rate <= 0 {
 		return errors.New("load needs -url, -name, -clients of 1 or more and a -rate above 0")
@@ -146,7 +207,7 @@ func load(args []string) error {
 
 	warm := newClient(false)
 	for {
-		if _, err := fetch(warm, *url, *name); err == nil {
+		if _, err := send(warm); err == nil {
 			break
 		}
 		select {
@@ -166,7 +227,7 @@ func load(args []string) error {
 			client := newClient(*keepAlive)
 			next := time.Now()
 			for ctx.Err() == nil {
-				version, err := fetch(client, *url, *name)
+				version, err := send(client)
 				t.add(version, err)
 				// After a slow answer, no burst to catch up.
 				next = next.Add(interval)
