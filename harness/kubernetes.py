@@ -882,21 +882,30 @@ def command_output(*command: str) -> str:
         return ""
 
 
+DOCKER_BRIDGE = re.compile(r"^(?:docker\d+|br-[0-9a-f]{12})$")
+# A firewall rule of Docker's: it names one of Docker's bridges, or an address of its default pools
+# (172.17.0.0/16 to 172.31.0.0/16, 192.168.0.0/16), which the cluster's 10.213-10.215 never use.
+DOCKER_RULE = re.compile(r"\b(?:docker\d+|br-[0-9a-f]{12})\b|\b(?:172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+")
+
+
 def docker_links() -> set[str]:
-    """Names of the links enslaved to Docker's bridges: other containers of this machine come and go there."""
+    """Names of Docker's bridges and of the links enslaved to them: other work's networks come and go there."""
     names = set()
     for line in command_output("ip", "-o", "link", "show").splitlines():
         fields = line.split()
-        if "master" in fields and fields[fields.index("master") + 1].startswith(("docker", "br-")):
-            names.add(fields[1].rstrip(":").split("@")[0])
+        name = fields[1].rstrip(":").split("@")[0]
+        master = fields[fields.index("master") + 1] if "master" in fields else ""
+        if DOCKER_BRIDGE.match(name) or DOCKER_BRIDGE.match(master):
+            names.add(name)
     return names
 
 
 def host_snapshot() -> dict[str, frozenset[str]]:
     """What the cluster may change on the host: firewall, links, network namespaces, mounts, cgroups, directories.
 
-    Docker's own containers (other work on this machine) are left out: their veth links and
-    mounts come and go on their own, and so do packet counters.
+    Docker's own networks and containers (other work on this machine, e.g. a Compose project) are
+    left out: their bridges, veth links, firewall rules and mounts come and go on their own, and so
+    do packet counters.
     """
     ignored_links = docker_links()
     links = {
@@ -938,7 +947,11 @@ def host_snapshot() -> dict[str, frozenset[str]]:
         if Path("/proc/sys", *name.split(".")).exists()
     }
     return {
-        "nft ruleset": frozenset(COUNTERS.sub("counter", command_output("nft", "list", "ruleset")).splitlines()),
+        "nft ruleset": frozenset(
+            line
+            for line in COUNTERS.sub("counter", command_output("nft", "list", "ruleset")).splitlines()
+            if not DOCKER_RULE.search(line)
+        ),
         "links": frozenset(links - ignored_links),
         "network namespaces": frozenset(command_output("ip", "netns", "list").split()),
         "mounts": frozenset(mounts),
