@@ -59,6 +59,27 @@ def dockerfile_pins(project: Path) -> list[Pin]:
     return pins
 
 
+# An image a Compose service names itself, or as the default of a variable: ${NAME:-image}.
+COMPOSE_IMAGE = re.compile(r"^(?:\$\{\w+:-(?P<default>[^}]+)\}|(?P<image>[^\s$]+))$")
+
+
+def compose_pins(project: Path) -> list[Pin]:
+    """The registry images that compose.yaml's services name (a default of ${VAR:-...} counts), with digests."""
+    path = project / "compose.yaml"
+    if not path.exists():
+        return []
+    pins = []
+    for service in yaml.safe_load(path.read_text(encoding="utf-8"))["services"].values():
+        match = COMPOSE_IMAGE.match(str(service.get("image", "")))
+        reference = match and (match["default"] or match["image"])
+        if not reference or "$" in reference or service.get("build") or service.get("pull_policy") == "never":
+            continue  # the project's own image, built here: nothing to update
+        image, _, digest = reference.partition("@")
+        name, tag = split_image(image)
+        pins.append(Pin("compose.yaml", name, tag, digest or None, "compose-image"))
+    return pins
+
+
 def workflow_pins(project: Path) -> list[Pin]:
     """The actions of every GitHub workflow: owner/name, the release in the comment and the commit SHA."""
     pins = []
@@ -160,7 +181,8 @@ def pre_commit_pins(project: Path) -> list[Pin]:
 
 def project_pins(project: Path) -> list[Pin]:
     """Every pin of the project, from every file that pins versions."""
-    pins = dockerfile_pins(project) + go_pins(project) + requirements_pins(project) + pre_commit_pins(project)
+    pins = dockerfile_pins(project) + compose_pins(project) + go_pins(project) + requirements_pins(project)
+    pins += pre_commit_pins(project)
     if (project / ".github").exists():
         pins += workflow_pins(project)
     if (project / ".gitlab-ci.yml").exists():

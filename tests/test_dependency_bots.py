@@ -147,6 +147,7 @@ def covering_update(project: Path, pin: Pin) -> dict[str, Any] | None:
     directory = "/" if parent == "." else f"/{parent}"
     ecosystem = {
         "image": "docker",  # a FROM line naming the image itself (tag and digest)
+        "compose-image": "docker-compose",  # a service's image, also as ${VAR:-image} (dependabot-core#11765)
         "action": "github-actions",  # uses: owner/name@<40-hex SHA> # vX.Y.Z
         "module": "gomod",  # a direct requirement of go.mod
         "tool": "gomod",  # a tool's module: listed as indirect, so `allow` must name it
@@ -172,7 +173,7 @@ def test_dependabot_reads_every_pin_of_the_github_variant(github_project: Path) 
     """Each pin outside pre-commit's local hooks sits where a Dependabot entry with a cooldown reads it."""
     project = github_project
     pins = [pin for pin in project_pins(project) if pin.kind != "pre-commit"]
-    assert {pin.kind for pin in pins} == {"image", "action", "module", "tool", "pypi"}
+    assert {pin.kind for pin in pins} == {"image", "compose-image", "action", "module", "tool", "pypi"}
     assert [pin for pin in pins if covering_update(project, pin) is None] == []
     for update in dependabot_updates(project):
         assert update["cooldown"]["default-days"] >= 3, update["package-ecosystem"]
