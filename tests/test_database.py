@@ -1,8 +1,8 @@
 """The database option against a real PostgreSQL: the real binary on loopback, its migrations, readiness and shutdown.
 
 Each test gets a database of its own on the session's server (harness/postgres.py), or a server of
-its own when it stops and starts it. The image of a postgres project is built and run in the images
-tier (marker docker).
+its own when it stops and starts it. The image of every postgres combination (harness/project.py)
+is built once and run in the images tier (marker docker).
 """
 
 from __future__ import annotations
@@ -11,19 +11,23 @@ import os
 import signal
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from harness.answers import SLUG
+from harness import elf
+from harness.answers import NOBODY, SLUG
 from harness.docker import (
     HARDENED,
     build_image,
+    container_inspect,
     container_logs,
     docker,
     exported_files,
+    image_inspect,
     remove_container,
     remove_images,
     run_container,
@@ -33,7 +37,8 @@ from harness.loopback import answers, free_port
 from harness.notes import Call, NotesLoad, create_note, read_note
 from harness.postgres import PostgresServer
 from harness.process import running_service
-from harness.project import GO_VERSION, Bake, bake_with
+from harness.project import COMBINATIONS, SHORT_NAMES, Bake, answers_id, bake_with, uses_postgres
+from harness.template import CA_BUNDLE
 from harness.tools import run
 from harness.waiting import wait_for
 
@@ -282,22 +287,72 @@ def test_notes_answer_the_contract(postgres_binary: Path, postgres_server: Postg
         assert create_note(service.port, "x" * 1000).status == 201
 
 
-# --- The image -------------------------------------------------------------------------------
+# --- The image of every postgres combination ---------------------------------------------------
+
+POSTGRES_COMBINATIONS = [chosen for chosen in COMBINATIONS if uses_postgres(chosen)]
+# Every path the scratch image of a postgres project holds, and nothing else: the binary, the
+# accounts and the CA bundle, which the option keeps (sslmode=verify-full).
+POSTGRES_IMAGE_KINDS = {
+    "etc": "dir",
+    "etc/passwd": "file",
+    "etc/group": "file",
+    "etc/ssl": "dir",
+    "etc/ssl/certs": "dir",
+    CA_BUNDLE.removeprefix("/"): "file",
+    SLUG: "file",
+}
+
+
+def image_name(chosen: dict[str, Any]) -> str:
+    """Name a combination's image for a tag, e.g. ``db-https-vendor``: the options that are on."""
+    return "-".join(["db", *(SHORT_NAMES[key] for key, value in chosen.items() if value is True)])
+
+
+def combination_param(chosen: dict[str, Any]) -> Any:
+    """One postgres combination, grouped so that `--dist loadgroup` builds its image on one worker only."""
+    return pytest.param(chosen, id=answers_id(chosen), marks=pytest.mark.xdist_group(f"image-{image_name(chosen)}"))
+
+
+@pytest.fixture(scope="session", params=[combination_param(chosen) for chosen in POSTGRES_COMBINATIONS])
+def postgres_service_image(request: pytest.FixtureRequest, golang_image: str, cookies_session: Any) -> Iterator[str]:
+    """Bake a postgres combination, build its image with its own Dockerfile once per session; return the tag.
+
+    A vendored project builds with no network; the others download their modules through the proxy.
+    """
+    chosen: dict[str, Any] = request.param
+    project = bake_with(cookies_session, chosen)
+    tag = f"go-scratch-service-test:{image_name(chosen)}-{os.getpid()}"
+    network = "none" if chosen["vendor_dependencies"] else "host"
+    build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network=network)
+    yield tag
+    remove_images(tag)
+
+
+@pytest.mark.docker
+def test_postgres_image_holds_binary_accounts_and_ca_bundle(postgres_service_image: str) -> None:
+    """The image holds the static binary, nobody's accounts and a CA bundle full of certificates: nothing else."""
+    files = exported_files(postgres_service_image)
+    assert {path: file.kind for path, file in files.items()} == POSTGRES_IMAGE_KINDS
+    assert files["etc/passwd"].content == f"nobody:x:{NOBODY}:{NOBODY}:nobody:/:/sbin/nologin\n".encode()
+    assert files["etc/group"].content == f"nobody:x:{NOBODY}:\n".encode()
+    assert (files[CA_BUNDLE.removeprefix("/")].content or b"").count(b"-----BEGIN CERTIFICATE-----") > 100
+    assert elf.is_static(files[SLUG].content or b""), "dynamically linked: scratch has no loader"
+
+
+@pytest.mark.docker
+def test_postgres_image_user_is_numeric_and_not_root(postgres_service_image: str) -> None:
+    """USER is nobody as uid:gid in numbers, so Kubernetes runAsNonRoot can check it."""
+    assert image_inspect(postgres_service_image)["Config"]["User"] == f"{NOBODY}:{NOBODY}"
 
 
 @pytest.mark.docker
 def test_postgres_image_migrates_and_serves_notes_hardened(
-    golang_image: str, cookies: Any, postgres_server: PostgresServer
+    postgres_service_image: str, postgres_server: PostgresServer
 ) -> None:
-    """The scratch image of a postgres project, read-only and without capabilities, migrates and serves notes."""
-    project = bake_with(cookies, {"database": "postgres", "go_version": GO_VERSION})
-    tag = f"go-scratch-service-test:postgres-{os.getpid()}"
-    build_image(project, tag, build_args={"GOLANG_IMAGE": golang_image}, network="host")  # modules from the proxy
+    """Read-only and without capabilities, the image runs `-migrate` against the real server, then serves notes."""
+    tag, url = postgres_service_image, postgres_server.create_database()
     containers: list[str] = []
     try:
-        files = exported_files(tag)
-        assert "etc/ssl/certs/ca-certificates.crt" in files
-        url = postgres_server.create_database()
         migrator = run_container(tag, network="host", env={"DATABASE_URL": url}, options=HARDENED, command=["-migrate"])
         containers.append(migrator)
         assert docker("wait", migrator, timeout=120).stdout.strip() == "0", container_logs(migrator)
@@ -305,12 +360,15 @@ def test_postgres_image_migrates_and_serves_notes_hardened(
         port = free_port()
         server = run_container(tag, network="host", env={"DATABASE_URL": url, "PORT": str(port)}, options=HARDENED)
         containers.append(server)
+        host_config = container_inspect(server)["HostConfig"]
+        assert (host_config["ReadonlyRootfs"], host_config["CapDrop"]) == (True, ["ALL"])
         assert wait_for_log(server, '"msg":"listening"', timeout=30), container_logs(server)
-        assert wait_for(lambda: answers(port, "/readyz", 200), timeout=30)
+        assert wait_for(lambda: answers(port, "/readyz", 200), timeout=30), container_logs(server)
         created = create_note(port, "from the image")
         assert created.status == 201, created
-        assert read_note(port, int(created.json()["id"])).status == 200  # type: ignore[index]
+        note: Any = created.json()
+        read = read_note(port, int(note["id"]))
+        assert (read.status, read.json()) == (200, {"id": note["id"], "text": "from the image"})
     finally:
         for container in containers:
             remove_container(container)
-        remove_images(tag)
