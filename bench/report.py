@@ -312,17 +312,24 @@ def build_section(recipes: list[Recipe]) -> list[str]:
     ]
 
 
+def load_figures(server: Server) -> list[str]:
+    """A server's label, then its median requests/s, p50, p99 and CPU per request under wrk."""
+    return [
+        server.label,
+        f"{server.med('rps'):,.0f}",
+        f"{server.med('p50_ms'):.2f}",
+        f"{server.med('p99_ms'):.2f}",
+        f"{server.med('cpu_us_per_request'):.1f}",
+    ]
+
+
 def service_section(servers: dict[str, Server], wrk_seconds: float) -> list[str]:
     """Tabulate throughput, latency, memory and startup of the servers."""
     bare, service = servers["bare"], servers["service"]
 
     def row(server: Server) -> list[str]:
         return [
-            server.label,
-            f"{server.med('rps'):,.0f}",
-            f"{server.med('p50_ms'):.2f}",
-            f"{server.med('p99_ms'):.2f}",
-            f"{server.med('cpu_us_per_request'):.1f}",
+            *load_figures(server),
             mb(median(server.idle_fresh)),
             mb(server.idle_after_load),
             f"{median(server.startups) * 1000:.0f}",
@@ -480,11 +487,7 @@ def database_section(figures: DatabaseFigures | None) -> list[str]:
 
     def row(server: Server) -> list[str]:
         return [
-            server.label,
-            f"{server.med('rps'):,.0f}",
-            f"{server.med('p50_ms'):.2f}",
-            f"{server.med('p99_ms'):.2f}",
-            f"{server.med('cpu_us_per_request'):.1f}",
+            *load_figures(server),
             f"{ratio(server.med('rps'), floor.med('rps')) * 100:.0f}%",
         ]
 

@@ -8,6 +8,7 @@ always run with DOCKER_BUILDKIT=1; containers only ever use the host's loopback
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -17,10 +18,10 @@ import shutil
 import subprocess
 import tarfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.build import CACHE_DIR, cached_binary
 from harness.versions import BUILDX_VERSION, COMPOSE_VERSION
@@ -139,6 +140,25 @@ def find_step(steps: Sequence[BuildStep], text: str) -> BuildStep | None:
 
 
 # --- Images ---------------------------------------------------------------------
+
+
+def import_rootfs(docker: str, tag: str, changes: Sequence[str], write: Callable[[IO[bytes]], None]) -> None:
+    """Stream the root filesystem `write` produces into `docker import` with `changes`, and tag the result."""
+    command = [docker, "import"]
+    for change in changes:
+        command += ["--change", change]
+    command += ["-", tag]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert process.stdin is not None
+    try:
+        write(process.stdin)
+    except BrokenPipeError:
+        pass  # docker import exited early; its exit status reports why
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    if process.wait() != 0:
+        raise RuntimeError(f"docker import of {tag} failed (exit status {process.returncode})")
 
 
 def image_inspect(tag: str) -> dict[str, Any]:

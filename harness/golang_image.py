@@ -27,7 +27,6 @@ from the repository root to build it and print its tag.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import subprocess
@@ -37,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from harness.docker import docker_client
+from harness.docker import docker_client, import_rootfs
 
 STANDIN_REPOSITORY = "go-scratch-service/golang-standin"
 BUSYBOX = Path("/bin/busybox")
@@ -221,33 +220,14 @@ def image_changes(version: str) -> list[str]:
     ]
 
 
-def import_image(docker: str, tag: str, version: str, goroot: Path) -> None:
-    """Stream the root filesystem into `docker import` and tag the result."""
-    command = [docker, "import"]
-    for change in image_changes(version):
-        command += ["--change", change]
-    command += ["-", tag]
-
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    assert process.stdin is not None
-    try:
-        write_rootfs(process.stdin, goroot)
-    except BrokenPipeError:
-        pass  # docker import exited early; its exit status reports why
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-    if process.wait() != 0:
-        raise RuntimeError(f"docker import of {tag} failed (exit status {process.returncode})")
-
-
 def ensure_golang_image(toolchain: str | None = None) -> str:
     """Build the stand-in of the local Go, or of `toolchain` ("go1.27.3"), unless its tag exists; return the tag."""
     docker = docker_client()
     version = go_version(toolchain)
     tag = image_tag(version)
     if not image_exists(docker, tag):
-        import_image(docker, tag, version, goroot(toolchain))
+        root = goroot(toolchain)
+        import_rootfs(docker, tag, image_changes(version), lambda stream: write_rootfs(stream, root))
     return tag
 
 

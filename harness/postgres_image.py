@@ -22,7 +22,6 @@ Run ``python -m harness.postgres_image`` to build it and print its tag.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import tarfile
@@ -30,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from harness.docker import docker_client
+from harness.docker import docker_client, import_rootfs
 from harness.golang_image import add_busybox, add_dir, add_host_file, add_symlink, add_text
 
 STANDIN_REPOSITORY = "go-scratch-service/postgresql-standin"
@@ -225,25 +224,6 @@ def built_version(docker: str, tag: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def import_image(docker: str, tag: str, major: str, version: str) -> None:
-    """Stream the root filesystem into `docker import` and tag the result."""
-    command = [docker, "import"]
-    for change in image_changes(major, version):
-        command += ["--change", change]
-    command += ["-", tag]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    assert process.stdin is not None
-    try:
-        write_rootfs(process.stdin, major)
-    except BrokenPipeError:
-        pass  # docker import exited early; its exit status reports why
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-    if process.wait() != 0:
-        raise RuntimeError(f"docker import of {tag} failed (exit status {process.returncode})")
-
-
 def ensure_postgres_image() -> str:
     """Build the image from Debian's PostgreSQL unless one of this package version exists; return its tag."""
     docker = docker_client()
@@ -251,7 +231,7 @@ def ensure_postgres_image() -> str:
     version = package_version(major)
     tag = image_tag(major)
     if built_version(docker, tag) != version:
-        import_image(docker, tag, major, version)
+        import_rootfs(docker, tag, image_changes(major, version), lambda stream: write_rootfs(stream, major))
     return tag
 
 

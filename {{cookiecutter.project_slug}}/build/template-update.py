@@ -34,6 +34,15 @@ COMMIT = re.compile(r"[0-9a-f]{40}")
 PEELED = "^{commit}"
 LOCATION = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)+|/[A-Za-z0-9._~/+-]+")
 REQUIREMENTS = Path("requirements-ci.txt")  # pins cruft, when the project has CI
+# git may reach the template only over https or as a local path: never ssh, git:// or ext:: commands.
+ONLY_HTTPS_AND_FILES = (
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.https.allow=always",
+    "-c",
+    "protocol.file.allow=always",
+)
 CONFLICTS, REFUSED = 1, 2
 
 
@@ -120,12 +129,7 @@ def check_state(state: dict[str, Any], releases: dict[str, Release]) -> Release:
 def list_releases() -> dict[str, Release]:
     """The template's release tags (vX.Y.Z), each with the commit it names (annotated tags peeled)."""
     listing = git(
-        "-c",
-        "protocol.allow=never",
-        "-c",
-        "protocol.https.allow=always",
-        "-c",
-        "protocol.file.allow=always",
+        *ONLY_HTTPS_AND_FILES,
         "ls-remote",
         "--tags",
         "--",
@@ -161,12 +165,7 @@ def changelog(release: Release, since: Release) -> str:
         clone = subprocess.run(
             [
                 "git",
-                "-c",
-                "protocol.allow=never",
-                "-c",
-                "protocol.https.allow=always",
-                "-c",
-                "protocol.file.allow=always",
+                *ONLY_HTTPS_AND_FILES,
                 "clone",
                 "--quiet",
                 "--depth",
