@@ -66,3 +66,19 @@ def cached_binary(binary: Path, build: Callable[[Path], None]) -> Path:
             build(partial)
             partial.rename(binary)
     return binary
+
+
+def downloaded_module(module: str, version: str) -> Path:
+    """Download module@version through the Go module proxy (or find it in the module cache); return its folder.
+
+    The folder is the module cache's, read-only.
+    """
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        env={**os.environ, "GOFLAGS": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    return Path(json.loads(result.stdout)["Dir"])

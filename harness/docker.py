@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from harness.build import CACHE_DIR, cached_binary
+from harness.build import CACHE_DIR, cached_binary, downloaded_module
 from harness.versions import BUILDX_VERSION, COMPOSE_VERSION
 from harness.waiting import wait_for
 
@@ -399,15 +399,7 @@ COMPOSE_MODULE = "github.com/docker/compose/v5"
 def module_source(module: str, version: str, destination: Path) -> Path:
     """Copy a module's source from the Go module proxy (through the module cache) into destination, writable."""
     shutil.rmtree(destination, ignore_errors=True)  # what an interrupted build left
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"],
-        env={**os.environ, "GOFLAGS": ""},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    shutil.copytree(json.loads(result.stdout)["Dir"], destination)
+    shutil.copytree(downloaded_module(module, version), destination)
     for path in [destination, *destination.rglob("*")]:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o200)

@@ -1,18 +1,17 @@
 """The notes example of a postgres project as a client sees it: single calls and a bounded load of them.
 
-Every request goes to loopback (or the host given), on a fresh connection, with a timeout; every
+Every request goes to loopback, on a fresh connection, with a timeout; every
 load stops after max_seconds or max_requests per client, whichever comes first.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
 from dataclasses import dataclass
 
-from harness.loopback import LOOPBACK
+from harness.loopback import request
 
 
 @dataclass(frozen=True)
@@ -31,22 +30,16 @@ class Call:
         return json.loads(self.body)
 
 
-def call(
-    port: int, method: str, path: str, body: bytes | None = None, *, host: str = LOOPBACK, timeout: float = 10
-) -> Call:
+def call(port: int, method: str, path: str, body: bytes | None = None, *, timeout: float = 10) -> Call:
     """Make one call on a fresh connection; a failure to get a whole response is recorded, not raised."""
     start = time.monotonic()
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    headers = {"Connection": "close", "Content-Type": "application/json"}
     try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        return Call(method, path, response.status, data, time.monotonic() - start)
+        reply = request(
+            port, path, method=method, timeout=timeout, headers={"Content-Type": "application/json"}, body=body
+        )
+        return Call(method, path, reply.status, reply.body, time.monotonic() - start)
     except OSError as err:
         return Call(method, path, None, b"", time.monotonic() - start, f"{type(err).__name__}: {err}")
-    finally:
-        conn.close()
 
 
 def create_note(port: int, text: str, **options: object) -> Call:
@@ -70,13 +63,12 @@ class NotesLoad:
         port: int,
         *,
         clients: int,
-        host: str = LOOPBACK,
         timeout: float = 10,
         max_seconds: float = 120,
         max_requests: int = 100_000,
     ) -> None:
-        """Prepare `clients` clients of host:port."""
-        self._port, self._host, self._timeout = port, host, timeout
+        """Prepare `clients` clients of the port on loopback."""
+        self._port, self._timeout = port, timeout
         self._max_seconds, self._max_requests = max_seconds, max_requests
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -94,13 +86,11 @@ class NotesLoad:
         for sequence in range(self._max_requests):
             if self._stop.is_set() or time.monotonic() > deadline:
                 return
-            created = create_note(
-                self._port, f"client {number} note {sequence}", host=self._host, timeout=self._timeout
-            )
+            created = create_note(self._port, f"client {number} note {sequence}", timeout=self._timeout)
             self._keep(created)
             if created.status == 201:
                 note_id = int(created.json()["id"])  # type: ignore[index]
-                self._keep(read_note(self._port, note_id, host=self._host, timeout=self._timeout))
+                self._keep(read_note(self._port, note_id, timeout=self._timeout))
 
     def _keep(self, result: Call) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from harness.build import CACHE_DIR
+from harness.build import CACHE_DIR, downloaded_module
 from harness.versions import VULNDB_VERSION
 
 # Pinned: a fixed snapshot of the database, so that which modules are listed never changes under a test.
@@ -24,15 +24,8 @@ VULNDB_MODULE = "golang.org/x/vulndb"
 
 
 def module_dir(version: str = VULNDB_VERSION) -> Path:
-    """Download the vulndb module through the proxy (or find it in the module cache); return its directory."""
-    output = subprocess.run(
-        ["go", "mod", "download", "-json", f"{VULNDB_MODULE}@{version}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    ).stdout
-    return Path(json.loads(output)["Dir"])
+    """The vulndb module's folder in the module cache, downloaded through the proxy when missing."""
+    return downloaded_module(VULNDB_MODULE, version)
 
 
 def osv_report(osv_id: str, version: str = VULNDB_VERSION) -> dict[str, Any]:
