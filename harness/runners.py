@@ -114,11 +114,11 @@ def installed_runners() -> Runners:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    glci = Path(result.stdout.strip().splitlines()[-1]) / "node_modules"
+    modules = Path(result.stdout.strip().splitlines()[-1]) / "node_modules"
     return Runners(
         act=go_bin() / "act",
-        gitlab_ci_local=glci / "gitlab-ci-local" / "dist" / "index.js",
-        node=glci / ".bin" / "node",
+        gitlab_ci_local=modules / "gitlab-ci-local" / "dist" / "index.js",
+        node=modules / ".bin" / "node",
     )
 
 

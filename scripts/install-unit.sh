@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the unit tier needs (no Docker, no Node, no cluster, no root when these are present):
+# What the unit tier needs (no Docker, no cluster, no root when these are present; npm only installs the runners):
 #   - git and make: the generated Makefile and repositories; Go itself is a prerequisite;
 #   - PostgreSQL (Debian's server, run on loopback by harness/postgres.py): the database option's tests;
 #   - a virtual environment in .venv with the pinned test dependencies (pyproject.toml);
