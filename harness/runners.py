@@ -156,7 +156,7 @@ def base_environment(run_dir: Path) -> dict[str, str]:
     environment = {name: os.environ[name] for name in PASSED_THROUGH if os.environ.get(name)}
     return {
         **environment,
-        "PATH": os.pathsep.join([*tool_folders(), *SYSTEM_PATH]),
+        "PATH": os.pathsep.join(dict.fromkeys([*tool_folders(), *SYSTEM_PATH])),
         "HOME": str(Path.home()),
         "LANG": "C.UTF-8",
         "GOPATH": str(gopath),
@@ -248,8 +248,8 @@ def act(
     project becomes a git repository if it is not one. env goes to act's --env-file: every job sees it, and
     it overrides base_environment() (PATH included) and act's github context (GITHUB_SERVER_URL,
     GITHUB_API_URL). secrets and variables are the workflow's `secrets` and `vars`, through files (never the
-    command line). event_payload is the event's JSON (github.event), e.g. a pull_request's. runs_on lists the
-    labels run on the host.
+    command line). event_payload is the event's JSON (github.event); for pull_request give its top-level
+    `number` too (act builds GITHUB_REF refs/pull/<number>/merge from it). runs_on lists the labels run on the host.
     """
     runners = installed_runners()
     git_repository(project)
