@@ -125,9 +125,9 @@ def owned_folder() -> Path:
 
 
 @contextlib.contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    """Initialise and start a server for a with block; stop it and remove its folder afterwards."""
-    server = PostgresServer(owned_folder())
+def running_postgres(port: int | None = None) -> Iterator[PostgresServer]:
+    """Initialise and start a server (on a free port, or the one given) for a with block; stop and remove it after."""
+    server = PostgresServer(owned_folder(), port or free_port())
     try:
         server.initialise()
         server.start()

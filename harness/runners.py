@@ -286,6 +286,7 @@ def gitlab_ci_local(
     job: str | Sequence[str] | None = None,
     *,
     variables: Mapping[str, str] | None = None,
+    scoped_variables: Mapping[str, Mapping[str, str]] | None = None,
     needs: bool = True,
     run_dir: Path | None = None,
     timeout: float = 1200,
@@ -294,8 +295,12 @@ def gitlab_ci_local(
 
     job: one job, several, or None for the whole pipeline; with needs, the jobs they need run first.
     variables are added to every job (--variable) and override the file's, as GOPATH does: the run's own,
-    where a job's `GOPATH: $CI_PROJECT_DIR/.go` would write to the host's /builds. The copy
-    (Completed.workdir) keeps what the jobs wrote, and their artifacts in .gitlab-ci-local/artifacts/<job>.
+    where a job's `GOPATH: $CI_PROJECT_DIR/.go` would write to the host's /builds. scoped_variables are
+    project variables limited to environments ({name: {environment scope: value}}), as GitLab gives a
+    protected token only to the jobs of its environment. Each job runs in a fresh copy of its own
+    (--shell-isolation), as GitLab's runners check out every job anew: nothing one job writes in its folder,
+    .git included, reaches the next but through artifacts. The copy (Completed.workdir) keeps the jobs'
+    folders in .gitlab-ci-local/builds/<job> and their artifacts in .gitlab-ci-local/artifacts/<job>.
     """
     runners = installed_runners()
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="gitlab-ci-local-"))
@@ -306,10 +311,15 @@ def gitlab_ci_local(
     overrides = {"GOPATH": environment["GOPATH"], "GOMODCACHE": environment["GOMODCACHE"]}
     overrides |= {"GOCACHE": environment["GOCACHE"], **(variables or {})}
     jobs = [job] if isinstance(job, str) else list(job or [])
+    variables_file = run_dir / "variables.yml"
+    scoped = {name: {"values": dict(scopes)} for name, scopes in (scoped_variables or {}).items()}
+    variables_file.write_text(json.dumps(scoped), encoding="utf-8")  # JSON is YAML
     command = [
         str(runners.node),
         str(runners.gitlab_ci_local),
         "--force-shell-executor",
+        "--shell-isolation",
+        f"--variables-file={variables_file}",
         f"--home={run_dir / 'gitlab-ci-local-home'}",  # not the user's ~/.gitlab-ci-local/variables.yml
         "--no-color",
         *[f"--variable={name}={value}" for name, value in overrides.items()],

@@ -6,12 +6,13 @@
 #                    both from the npm registry into <cache>/gitlab-ci-local/<version>-node<node version>,
 #                    <cache> being ${XDG_CACHE_HOME:-~/.cache}/go-scratch-service; npm (Debian's) installs them
 #   rsync            gitlab-ci-local copies artifacts with it
+#   jq, curl         the generated template-update-push job writes its pull request with them
 # Idempotent: what is installed at the pinned version is left alone. Prints the gitlab-ci-local folder,
 # whose node_modules/.bin holds `gitlab-ci-local` and `node`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh rsync:rsync npm:npm >&2
+bash scripts/install-packages.sh rsync:rsync npm:npm jq:jq curl:curl >&2
 bash scripts/install-go-tools.sh act >&2
 
 pin() { python3 -c 'import json, sys; print(json.load(open("versions.json"))["gitlab-ci-local"][sys.argv[1]])' "$1"; }

@@ -9,10 +9,19 @@ name="${1:-}"
 pin="$("$(dirname "$0")/pin.sh" "$name")"
 shift
 venv="${PYTOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/{{ cookiecutter.project_slug }}/python}/$pin"
-if [[ ! -x "$venv/bin/$name" ]]; then
+# The venv counts once its .installed stamp is written: one left half-made is made again.
+if [[ ! -f "$venv/.installed" ]]; then
   need python3 'install Python 3 (with its venv module) first'
-  rm -rf "$venv"
-  python3 -m venv "$venv" || fail "python3 -m venv failed: install Python's venv module (Debian: apt-get install python3-venv)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$pin" >&2
+  mkdir -p "$(dirname "$venv")"
+  # One installer at a time (parallel make jobs, CI jobs sharing a cache).
+  exec 9>"$venv.lock"
+  if command -v flock >/dev/null 2>&1; then flock 9; fi
+  if [[ ! -f "$venv/.installed" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" ||
+      fail "python3 -m venv failed: install Python's venv module (Debian: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$pin" >&2
+    touch "$venv/.installed"
+  fi
 fi
 exec "$venv/bin/$name" "$@"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # template-update-push.sh: CI's second template-update job, the only one that holds a write token.
-# It runs in a fresh checkout of the base branch and runs nothing from the template or the update
-# branch: git runs with hooks off and no global or system configuration. It takes the branch from
-# the bundle that `make template-update` wrote (TEMPLATE_UPDATE_BUNDLE), checks that it is one
-# branch template-update/vX.Y.Z of commits on this checkout's HEAD, pushes it, and opens the pull
-# request (GitHub) or merge request (GitLab) with TEMPLATE_UPDATE_REPORT as its text.
+# It runs nothing from the template or the update branch, and reads nothing of the working tree's
+# .git: it takes the branch from the bundle that `make template-update` wrote
+# (TEMPLATE_UPDATE_BUNDLE) into an empty repository of its own, with git hooks off and no global or
+# system configuration; checks that it is one branch template-update/vX.Y.Z of commits on the
+# commit the pipeline runs for (GITHUB_SHA, CI_COMMIT_SHA), none of them a merge; pushes it; and
+# opens the pull request (GitHub) or merge request (GitLab) with TEMPLATE_UPDATE_REPORT as its text.
 #   GitHub: GH_TOKEN; the repository, server and API from the runner's GITHUB_* variables.
 #   GitLab: TEMPLATE_UPDATE_TOKEN; the project, server and API from the CI_* variables.
 #   TEMPLATE_UPDATE_REMOTE and TEMPLATE_UPDATE_API replace the remote and the API's base URL.
@@ -13,7 +14,10 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "$0")/lib.sh"
 
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
-safe_git() { git -c core.hooksPath=/dev/null -c credential.helper= "$@"; }
+repository="$(mktemp -d)"
+trap 'rm -rf "$repository"' EXIT
+git init --quiet --bare "$repository"
+safe_git() { git --git-dir="$repository" -c core.hooksPath=/dev/null -c credential.helper= "$@"; }
 
 bundle="${TEMPLATE_UPDATE_BUNDLE:-}"
 report="${TEMPLATE_UPDATE_REPORT:-}"
@@ -31,12 +35,14 @@ if [[ "${GITHUB_ACTIONS:-}" == true ]]; then
   remote="${TEMPLATE_UPDATE_REMOTE:-$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git}"
   api="${TEMPLATE_UPDATE_API:-$GITHUB_API_URL}"
   base="$GITHUB_REF_NAME"
-elif [[ "${GITLAB_CI:-}" == true ]]; then
+  base_commit="$GITHUB_SHA"
+elif [[ -n "${CI_API_V4_URL:-}" ]]; then
   token="${TEMPLATE_UPDATE_TOKEN:?TEMPLATE_UPDATE_TOKEN is not set: a project access token in the environment template-update}"
   user=oauth2
   remote="${TEMPLATE_UPDATE_REMOTE:-$CI_SERVER_URL/$CI_PROJECT_PATH.git}"
   api="${TEMPLATE_UPDATE_API:-$CI_API_V4_URL}"
   base="$CI_COMMIT_BRANCH"
+  base_commit="$CI_COMMIT_SHA"
 else
   fail "template-update-push.sh runs in GitHub Actions or GitLab CI only"
 fi
@@ -47,13 +53,14 @@ heads="$(safe_git bundle list-heads "$bundle")" || fail "$bundle is not a git bu
   fail "the bundle is not allowed: exactly one branch template-update/vX.Y.Z, not: ${heads//$'\n'/, }"
 branch="${BASH_REMATCH[1]}"
 
-# Its commits must sit on this checkout's HEAD, the base the first job started from, with no merge.
-safe_git fetch --quiet --no-tags "$bundle" "+refs/heads/$branch:refs/template-update/incoming"
+# Its commits must sit on the commit this pipeline runs for, the base the first job started from.
 incoming=refs/template-update/incoming
-safe_git merge-base --is-ancestor HEAD "$incoming" || fail "$branch is not allowed: it does not start from $base's commit"
-[[ "$(safe_git rev-list --count "HEAD..$incoming")" -ge 1 ]] || fail "$branch is not allowed: it has no commit"
-[[ -z "$(safe_git rev-list --merges "HEAD..$incoming")" ]] || fail "$branch is not allowed: it has a merge commit"
-workflows="$(safe_git diff --name-only HEAD "$incoming" -- .github/workflows)"
+safe_git fetch --quiet --no-tags "$bundle" "+refs/heads/$branch:$incoming"
+safe_git merge-base --is-ancestor "$base_commit" "$incoming" ||
+  fail "$branch is not allowed: it does not start from $base's commit $base_commit"
+[[ "$(safe_git rev-list --count "$base_commit..$incoming")" -ge 1 ]] || fail "$branch is not allowed: it has no commit"
+[[ -z "$(safe_git rev-list --merges "$base_commit..$incoming")" ]] || fail "$branch is not allowed: it has a merge commit"
+workflows="$(safe_git diff --name-only "$base_commit" "$incoming" -- .github/workflows)"
 
 # The token never goes on a command line: to git in the environment, to curl in a header file.
 auth="AUTHORIZATION: basic $(printf '%s:%s' "$user" "$token" | base64 | tr -d '\n')"

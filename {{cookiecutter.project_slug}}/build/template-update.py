@@ -264,7 +264,6 @@ def update() -> int:
     baseline = git("log", "-1", "--format=%H", "--", str(CRUFT_FILE)).strip() or "HEAD"
     ours = changed_files(baseline)
     start = git("branch", "--show-current").strip() or git("rev-parse", "HEAD").strip()  # CI may be detached
-    base = git("rev-parse", "HEAD").strip()
     git("switch", "--quiet", "--create", branch)
     try:
         run_cruft(newest)
@@ -280,7 +279,7 @@ def update() -> int:
     if path := os.environ.get("TEMPLATE_UPDATE_REPORT"):
         write(Path(path), text)
     print(f"updated from {current.tag} to {newest.tag} on branch {branch}")
-    handed_on = hand_on(branch, base)
+    handed_on = hand_on(branch)
     if unmerged or rejected:
         names = ", ".join(unmerged + rejected)
         print(f"error: {len(unmerged + rejected)} conflict(s) with {newest.tag} to resolve: {names}", file=sys.stderr)
@@ -294,13 +293,13 @@ def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def hand_on(branch: str, base: str) -> bool:
-    """In CI, write the branch's commits since the base to TEMPLATE_UPDATE_BUNDLE for the job that pushes."""
+def hand_on(branch: str) -> bool:
+    """In CI, write the branch, its whole history, to TEMPLATE_UPDATE_BUNDLE for the job that pushes it."""
     bundle = os.environ.get("TEMPLATE_UPDATE_BUNDLE")
     if not bundle:
         return False
     Path(bundle).parent.mkdir(parents=True, exist_ok=True)
-    git("bundle", "create", "--quiet", bundle, f"refs/heads/{branch}", f"^{base}")
+    git("bundle", "create", "--quiet", bundle, f"refs/heads/{branch}")
     if outputs := os.environ.get("GITHUB_OUTPUT"):
         with Path(outputs).open("a", encoding="utf-8") as file:
             file.write(f"branch={branch}\n")
