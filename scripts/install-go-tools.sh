@@ -6,6 +6,7 @@
 #   actionlint     checks the generated GitHub Actions workflow
 #   kustomize      builds the generated Kubernetes base
 #   cosign         signs and verifies the images that `make publish` pushes (make sign, make verify)
+#   act            runs GitHub Actions workflows on the host, offline (harness/runners.py, install-runners.sh)
 #   buildkitd and buildctl (BuildKit)  the daemon that `make publish` builds on in the tests, through
 #                  docker buildx's remote driver (buildctl only probes it); the buildx plugin itself, and
 #                  the Compose plugin that runs generated compose files, are built by harness/docker.py

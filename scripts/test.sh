@@ -3,7 +3,7 @@
 #
 #   bash scripts/test.sh               the whole suite (as root on a fresh machine: it installs everything)
 #   bash scripts/test.sh unit          rendering, hooks, answers, form, manifests, CI files, Go vet and
-#                                      tests: no Docker, no Node, no cluster, no root
+#                                      tests, CI jobs under act and gitlab-ci-local: no Docker, no cluster, no root
 #   bash scripts/test.sh images        tests marked docker: images, `make publish`, services in containers
 #   bash scripts/test.sh portals       tests marked node: Backstage's own code and the form's patterns
 #   bash scripts/test.sh cluster       tests marked kubernetes, on a real cluster (as root)

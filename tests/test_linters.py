@@ -34,9 +34,9 @@ def golangci_lint(project: Path) -> str:
 
 
 def test_versions_file_pins_every_go_tool() -> None:
-    """versions.json pins golangci-lint v2, actionlint, kustomize and cosign to exact versions."""
+    """versions.json pins golangci-lint v2, actionlint, kustomize, cosign and act to exact versions."""
     pins = GO_TOOLS
-    assert sorted(pins) == ["actionlint", "cosign", "golangci-lint", "kustomize"]
+    assert sorted(pins) == ["act", "actionlint", "cosign", "golangci-lint", "kustomize"]
     assert pins["golangci-lint"].startswith("v2.")
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+", version) for version in pins.values())
 

@@ -11,6 +11,9 @@ commits to the branch it started from.
 
 Exit codes: 0 updated or nothing to do; 1 updated with conflicts to resolve; 2 refused or failed.
 With TEMPLATE_UPDATE_REPORT set to a path, it writes the pull request's text there (Markdown).
+With TEMPLATE_UPDATE_BUNDLE set to a path (CI's first job, which holds no token), it also writes
+the new branch's commits to that git bundle for build/template-update-push.sh, names the branch in
+$GITHUB_OUTPUT when there is one, and conflicts are no failure: the pull request lists them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +35,7 @@ RELEASE_TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 COMMIT = re.compile(r"[0-9a-f]{40}")
 PEELED = "^{commit}"
 LOCATION = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)+|/[A-Za-z0-9._~/+-]+")
-REQUIREMENTS = Path("requirements-ci.txt")  # pins cruft, when the project has CI
+PYTOOL = Path(__file__).resolve().parent / "pytool.sh"  # runs cruft at the release requirements-ci.txt pins
 # git may reach the template only over https or as a local path: never ssh, git:// or ext:: commands.
 ONLY_HTTPS_AND_FILES = (
     "-c",
@@ -70,13 +72,6 @@ def git(*args: str, check: bool = True) -> str:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise Refused(f"git {command} failed: {detail}")
     return result.stdout
-
-
-def cruft_hint() -> str:
-    """How to install cruft: the release requirements-ci.txt pins, if there is one."""
-    pins = REQUIREMENTS.read_text(encoding="utf-8").splitlines() if REQUIREMENTS.is_file() else []
-    pinned = [line.split("#")[0].strip() for line in pins if line.startswith("cruft==")]
-    return f"pip install '{pinned[0]}'" if pinned else "pip install cruft"
 
 
 def redacted(value: object) -> str:
@@ -198,11 +193,8 @@ def changelog(release: Release, since: Release) -> str:
 
 def run_cruft(release: Release) -> None:
     """Run cruft update to the release's tag, recording the release as the `version` answer."""
-    cruft = shutil.which("cruft")
-    if cruft is None:
-        raise Refused(f"cruft is not installed: {cruft_hint()}")
     variables = json.dumps({"version": release.tag[1:]})
-    command = [cruft, "update", "--skip-apply-ask", "--checkout", release.tag, "--variables-to-update", variables]
+    command = [str(PYTOOL), "cruft", "update", "--skip-apply-ask", "--checkout", release.tag, "--variables-to-update", variables]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
@@ -272,6 +264,7 @@ def update() -> int:
     baseline = git("log", "-1", "--format=%H", "--", str(CRUFT_FILE)).strip() or "HEAD"
     ours = changed_files(baseline)
     start = git("branch", "--show-current").strip() or git("rev-parse", "HEAD").strip()  # CI may be detached
+    base = git("rev-parse", "HEAD").strip()
     git("switch", "--quiet", "--create", branch)
     try:
         run_cruft(newest)
@@ -285,13 +278,34 @@ def update() -> int:
     text = report(current, newest, merged, unmerged, rejected)
     git("commit", "--quiet", "--no-verify", "-m", f"Template release {newest.tag}", "-m", text)
     if path := os.environ.get("TEMPLATE_UPDATE_REPORT"):
-        Path(path).write_text(text, encoding="utf-8")
+        write(Path(path), text)
     print(f"updated from {current.tag} to {newest.tag} on branch {branch}")
+    handed_on = hand_on(branch, base)
     if unmerged or rejected:
         names = ", ".join(unmerged + rejected)
         print(f"error: {len(unmerged + rejected)} conflict(s) with {newest.tag} to resolve: {names}", file=sys.stderr)
-        return CONFLICTS
+        return 0 if handed_on else CONFLICTS
     return 0
+
+
+def write(path: Path, text: str) -> None:
+    """Write a file, its folder made first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def hand_on(branch: str, base: str) -> bool:
+    """In CI, write the branch's commits since the base to TEMPLATE_UPDATE_BUNDLE for the job that pushes."""
+    bundle = os.environ.get("TEMPLATE_UPDATE_BUNDLE")
+    if not bundle:
+        return False
+    Path(bundle).parent.mkdir(parents=True, exist_ok=True)
+    git("bundle", "create", "--quiet", bundle, f"refs/heads/{branch}", f"^{base}")
+    if outputs := os.environ.get("GITHUB_OUTPUT"):
+        with Path(outputs).open("a", encoding="utf-8") as file:
+            file.write(f"branch={branch}\n")
+    print(f"wrote {branch} to {bundle} for the job that pushes it")
+    return True
 
 
 def main() -> int:

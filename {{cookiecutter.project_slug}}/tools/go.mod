@@ -1,9 +1,13 @@
+{#- The service's go line (a release without a patch gets .0), and never below 1.26.0, the oldest Go
+    these tools build with: so `go tool` here runs the service's Go, as the service's own commands do. -#}
+{%- set service_go = cookiecutter.go_version if cookiecutter.go_version.count('.') == 2 else cookiecutter.go_version ~ '.0' -%}
+{%- set tools_go = service_go if (service_go.split('.') | map('int') | list) >= [1, 26, 0] else '1.26.0' -%}
 // The Go tools that `make sbom` and `make vuln` run (go tool -C tools NAME), pinned in a
 // module of their own so that their dependencies never mix with the service's; Dependabot and
 // Renovate update them here like any other module.
 module {{ cookiecutter.module_path }}/tools
 
-go 1.26.0
+go {{ tools_go }}
 
 tool (
 	github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod

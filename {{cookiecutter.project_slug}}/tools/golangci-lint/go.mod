@@ -1,9 +1,13 @@
+{#- The service's go line (a release without a patch gets .0), and never below 1.26.0, the oldest Go
+    these tools build with: so `go tool` here runs the service's Go, as the service's own commands do. -#}
+{%- set service_go = cookiecutter.go_version if cookiecutter.go_version.count('.') == 2 else cookiecutter.go_version ~ '.0' -%}
+{%- set tools_go = service_go if (service_go.split('.') | map('int') | list) >= [1, 26, 0] else '1.26.0' -%}
 // golangci-lint, the linter that CI and the pre-commit hook run ("$(go tool -C tools/golangci-lint -n
 // golangci-lint)" run), pinned in a module of its own so that its many dependencies never mix with
 // the service's or the other tools'; Dependabot and Renovate update it here (see their configuration).
 module {{ cookiecutter.module_path }}/tools/golangci-lint
 
-go 1.26.0
+go {{ tools_go }}
 
 tool github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
