@@ -178,30 +178,37 @@ def add_user_note(project: Path) -> None:
     git(project, "commit", "--quiet", "--all", "-m", "Team notes")
 
 
-def cruft_like_pipx(directory: Path) -> Path:
-    """A cruft command in directory whose Python runs with -E, as pipx's does: PYTHON* variables are ignored."""
+def cruft_like_pipx(pytools: Path, project: Path) -> Path:
+    """A PYTOOLS_DIR whose cruft (at the project's pin, for build/pytool.sh) runs its Python with -E, as pipx's does.
+
+    pipx writes -E into its commands' shebangs (pypa/pipx#1819): PYTHON* variables such as
+    PYTHONDONTWRITEBYTECODE never reach cruft's own Python.
+    """
     require_tool("cruft")
-    command = directory / "cruft"
-    directory.mkdir(parents=True, exist_ok=True)
+    pins = (project / "requirements-ci.txt").read_text(encoding="utf-8").splitlines()
+    (pin,) = [line.split("#")[0].strip() for line in pins if line.startswith("cruft==")]
+    command = pytools / pin / "bin" / "cruft"
+    command.parent.mkdir(parents=True)
     command.write_text(f"#!{sys.executable} -E\nimport sys\n\nfrom cruft._cli import app\n\nsys.exit(app())\n")
     command.chmod(0o755)
-    return command
+    return pytools
 
 
 def template_update(
-    project: Path, report: Path | None = None, *, cruft_command: Path | None = None, bytecode: bool = False
+    project: Path, report: Path | None = None, *, pytools: Path | None = None, bytecode: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run `make template-update` in the project, with cruft on PATH; the caller checks the outcome.
 
-    cruft_command is the cruft to run (the virtual environment's by default); with bytecode, Python writes its
-    bytecode caches, as on a developer's machine or a CI runner (the tests' environment turns them off).
+    pytools is the PYTOOLS_DIR build/pytool.sh takes cruft from; with bytecode, Python writes its bytecode
+    caches, as on a developer's machine or a CI runner (the tests' environment turns them off).
     """
-    cruft_directory = (cruft_command or Path(require_tool("cruft"))).parent
     env = {
         **os.environ,
         **GIT_IDENTITY,
-        "PATH": os.pathsep.join([str(cruft_directory), os.environ["PATH"]]),
+        "PATH": os.pathsep.join([str(Path(require_tool("cruft")).parent), os.environ["PATH"]]),
     }
+    if pytools is not None:
+        env["PYTOOLS_DIR"] = str(pytools)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     if report is not None:

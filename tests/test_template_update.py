@@ -310,7 +310,7 @@ def test_patch_release_updates_with_bytecode_caches_on(released_template: Path, 
     project = made_by_cli(released_template, tmp_path / "projects", QUICK)
     release_patch(released_template)
 
-    updated = template_update(project, cruft_command=cruft_like_pipx(tmp_path / "bin"), bytecode=True)
+    updated = template_update(project, pytools=cruft_like_pipx(tmp_path / "pytools", project), bytecode=True)
     assert updated.returncode == 0, say(updated)
     assert f"updated from v{V1} to v{PATCH} on branch template-update/v{PATCH}" in updated.stdout
     assert state(project)["context"]["cookiecutter"]["version"] == PATCH
