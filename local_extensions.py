@@ -12,14 +12,19 @@ set that could change it can be called. It refuses to load with a Jinja2 older t
 ``_jinja2_env_vars``), so the hooks always render as written. It also refuses a project_slug that
 is not one folder name, and any private setting the template does not set (from a replay file, say),
 before cookiecutter creates the project directory, hooks or no hooks; and it gives the hook the
-path of the rules (hooks/rules.py).
+path of the rules' loader (hooks/rules_loader.py).
+
+No rule lives here, and none is kept from one render to the next: cookiecutter imports this module
+once per process, and cruft renders two releases in one process (the old, then the new, in the same
+checkout). So each environment reads the rules afresh (hooks/rules.py, through its one loader) and
+keeps them as its own.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
+import runpy
 import sys
 from collections.abc import MutableMapping, MutableSequence, MutableSet
 from pathlib import Path
@@ -32,8 +37,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, safe_range
 
-RULES_FILE = Path(__file__).resolve().parent / "hooks" / "rules.py"
-RULES_MODULE = "go_scratch_service_rules"
+RULES_LOADER = Path(__file__).resolve().parent / "hooks" / "rules_loader.py"
 SLUG_QUESTION = "project_slug"
 MIN_JINJA = (3, 1, 6)  # 3.1.5 lets |attr('format') reach os.environ (CVE-2025-27516)
 # The methods a template may call on a list, dict or set: the ones that only read it.
@@ -67,20 +71,8 @@ class UnsafeAnswerError(SecurityError, UndefinedError):
 
 
 def load_rules() -> ModuleType:
-    """Import hooks/rules.py once, under a name of its own."""
-    if RULES_MODULE in sys.modules:
-        return sys.modules[RULES_MODULE]
-    spec = importlib.util.spec_from_file_location(RULES_MODULE, RULES_FILE)
-    if spec is None or spec.loader is None:
-        raise TemplateRefused(f"cannot import the template's rules from {RULES_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[RULES_MODULE] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-rules = load_rules()
-SLUG_ALLOWED: str = rules.SLUG_ALLOWED
+    """The template's rules as its checkout has them now, through their one loader (run, not imported)."""
+    return runpy.run_path(str(RULES_LOADER))["load_rules"]()
 
 
 def jinja_version(text: str) -> tuple[int, ...]:
@@ -113,7 +105,7 @@ def check_settings(environment: Environment) -> None:
             )
 
 
-def check_settings_in(answers: dict[str, Any]) -> None:
+def check_settings_in(answers: dict[str, Any], rules: ModuleType) -> None:
     """Once the context is complete (it holds _extensions), refuse the private settings the template does not set."""
     if "_extensions" in answers:
         try:
@@ -122,7 +114,7 @@ def check_settings_in(answers: dict[str, Any]) -> None:
             raise UnsafeAnswerError(str(err)) from err
 
 
-def check_folder_name(value: object, answers: object) -> None:
+def check_folder_name(value: object, answers: object, slug_allowed: str) -> None:
     """Refuse a slug that is no folder name: cookiecutter would create its parents before any hook runs."""
     if not isinstance(value, str):
         return
@@ -131,11 +123,11 @@ def check_folder_name(value: object, answers: object) -> None:
         shown = json.dumps(name, ensure_ascii=False)
         raise UnsafeAnswerError(
             f'{SLUG_QUESTION}="" is not allowed: project_name={shown} slugifies to nothing; give a name that '
-            f"starts with a letter a-z, or set {SLUG_QUESTION} yourself ({SLUG_ALLOWED})"
+            f"starts with a letter a-z, or set {SLUG_QUESTION} yourself ({slug_allowed})"
         )
     if "/" in value or "\\" in value or value in {".", ".."}:
         shown = json.dumps(value, ensure_ascii=False)
-        raise UnsafeAnswerError(f"{SLUG_QUESTION}={shown} is not allowed: {SLUG_ALLOWED}")
+        raise UnsafeAnswerError(f"{SLUG_QUESTION}={shown} is not allowed: {slug_allowed}")
 
 
 def mutates(obj: Any, attribute: str) -> bool:
@@ -145,6 +137,8 @@ def mutates(obj: Any, attribute: str) -> bool:
 
 class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
     """The immutable sandbox, with errors worded for answers and a check on the project directory's name."""
+
+    rules: ModuleType  # the rules of the release this environment renders, read when it was made
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """Refuse, beyond Jinja's own list, every method of a container that is not read-only."""
@@ -166,16 +160,16 @@ class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
         """Read cookiecutter.<attribute>, refusing a slug that would name no folder or more than one."""
         value = super().getattr(obj, attribute)
         if attribute == SLUG_QUESTION and isinstance(obj, dict):
-            check_folder_name(value, obj)
-            check_settings_in(obj)
+            check_folder_name(value, obj, self.rules.SLUG_ALLOWED)
+            check_settings_in(obj, self.rules)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """Read cookiecutter['<key>'], refusing a slug that would name no folder or more than one."""
         value = super().getitem(obj, argument)
         if argument == SLUG_QUESTION and isinstance(obj, dict):
-            check_folder_name(value, obj)
-            check_settings_in(obj)
+            check_folder_name(value, obj, self.rules.SLUG_ALLOWED)
+            check_settings_in(obj, self.rules)
         return value
 
 
@@ -185,9 +179,10 @@ def sandboxed_class(base: type[Environment]) -> type[Environment]:
     return type(f"Sandboxed{base.__name__}", (SandboxedAnswersEnvironment, base), {})
 
 
-def sandbox(environment: Environment) -> None:
-    """Turn an environment that has compiled nothing yet into a sandboxed one, in place."""
+def sandbox(environment: Environment, rules: ModuleType) -> None:
+    """Turn an environment that has compiled nothing yet into a sandboxed one that applies rules, in place."""
     environment.__class__ = sandboxed_class(type(environment))
+    environment.rules = rules  # type: ignore[attr-defined]
     # What SandboxedEnvironment.__init__ would have set.
     environment.globals["range"] = safe_range
     environment.binop_table = SandboxedEnvironment.default_binop_table.copy()  # type: ignore[attr-defined]
@@ -198,9 +193,9 @@ class SandboxedAnswers(Extension):
     """Jinja extension that checks and sandboxes the environment it is loaded into."""
 
     def __init__(self, environment: Environment) -> None:
-        """Check Jinja and its settings, then sandbox the environment before it compiles any answer."""
+        """Check Jinja and its settings, then sandbox the environment, with the rules read now, before it compiles."""
         super().__init__(environment)
         check_jinja(jinja2.__version__)
         check_settings(environment)
-        sandbox(environment)
-        environment.globals["template_rules_file"] = str(RULES_FILE)
+        sandbox(environment, load_rules())
+        environment.globals["template_rules_loader"] = str(RULES_LOADER)

@@ -72,7 +72,7 @@ RULES_FILE = Path("hooks") / "rules.py"
 ADDED_FILE = Path("{{cookiecutter.project_slug}}") / "SECURITY.md"
 ADDED_TEXT = "# Security\n\nReport a vulnerability to the platform team, never in a public issue.\n"
 REMOVED_FILE = Path("{{cookiecutter.project_slug}}") / ".editorconfig"
-V1, V2 = "1.0.0", "2.0.0"
+V1, V2, PATCH = "1.0.0", "2.0.0", "1.0.1"
 CHANGELOG_V2 = (
     "## v2.0.0\n\n"
     "- handlers.go: the serviceName comment says where the name shows.\n"
@@ -115,6 +115,14 @@ def release_repository(tmp_path: Path) -> Path:
     replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {upstream}", f"TEMPLATE_LOCATION = {location}")
     tag(template, V1)
     return template
+
+
+def release_patch(template: Path) -> None:
+    """Release v1.0.1: only the release string changes, so hooks/rules.py keeps its size (a bytecode cache's check)."""
+    size = (template / RULES_FILE).stat().st_size
+    set_release(template, V1, PATCH)
+    assert (template / RULES_FILE).stat().st_size == size
+    tag(template, PATCH)
 
 
 def release_v2(template: Path) -> None:
@@ -170,18 +178,63 @@ def add_user_note(project: Path) -> None:
     git(project, "commit", "--quiet", "--all", "-m", "Team notes")
 
 
-def template_update(project: Path, report: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `make template-update` in the project, with cruft on PATH; the caller checks the outcome."""
+def cruft_like_pipx(pytools: Path, project: Path) -> Path:
+    """A PYTOOLS_DIR whose cruft (at the project's pin, for build/pytool.sh) runs its Python with -E, as pipx's does.
+
+    pipx writes -E into its commands' shebangs (pypa/pipx#1819): PYTHON* variables such as
+    PYTHONDONTWRITEBYTECODE never reach cruft's own Python.
+    """
+    require_tool("cruft")
+    pins = (project / "requirements-ci.txt").read_text(encoding="utf-8").splitlines()
+    (pin,) = [line.split("#")[0].strip() for line in pins if line.startswith("cruft==")]
+    command = pytools / pin / "bin" / "cruft"
+    command.parent.mkdir(parents=True)
+    command.write_text(f"#!{sys.executable} -E\nimport sys\n\nfrom cruft._cli import app\n\nsys.exit(app())\n")
+    command.chmod(0o755)
+    return pytools
+
+
+def template_update(
+    project: Path, report: Path | None = None, *, pytools: Path | None = None, bytecode: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `make template-update` in the project, with cruft on PATH; the caller checks the outcome.
+
+    pytools is the PYTOOLS_DIR build/pytool.sh takes cruft from; with bytecode, Python writes its bytecode
+    caches, as on a developer's machine or a CI runner (the tests' environment turns them off).
+    """
     env = {
         **os.environ,
         **GIT_IDENTITY,
         "PATH": os.pathsep.join([str(Path(require_tool("cruft")).parent), os.environ["PATH"]]),
     }
+    if pytools is not None:
+        env["PYTOOLS_DIR"] = str(pytools)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     if report is not None:
         env["TEMPLATE_UPDATE_REPORT"] = str(report)
     return subprocess.run(
         ["make", "template-update"], cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
     )
+
+
+# --- Releases rendered in one process, as cruft renders them ------------------------------------
+
+RENDER_RELEASES = Path(__file__).with_name("render_releases.py")
+
+
+def render_in_one_process(template: Path, output: Path, releases: list[tuple[str, dict[str, Any]]]) -> list[str | None]:
+    """Render each (tag, answers) of the template in turn in one new Python process, bytecode caches on: the errors.
+
+    The process runs isolated (-I: PYTHON* variables ignored, as pipx's cruft runs) and its hooks without
+    PYTHONDONTWRITEBYTECODE, so every import writes its cache, as on a developer's machine or a CI runner.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-I", str(RENDER_RELEASES), str(template), str(output), json.dumps(releases)]
+    result = subprocess.run(command, cwd=output, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads((output / "renders.json").read_text(encoding="utf-8"))
 
 
 # --- Hostile template code: what a planted .cruft.json would make cruft run ----------------------

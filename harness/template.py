@@ -7,8 +7,8 @@ exactly the code that users get.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +21,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+RULES_LOADER = TEMPLATE_DIR / "hooks" / "rules_loader.py"
 
 
 def render_context(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,18 +32,16 @@ def render_context(answers: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_hook(name: str, directory: Path, answers: Mapping[str, Any] | None = None) -> ModuleType:
-    """Render hooks/<name>.py with the answers, write it to directory and import it."""
+    """Render hooks/<name>.py with the answers, write it to directory and run it as the module name.
+
+    Through the template's one loader of Python files (hooks/rules_loader.py), as the hook loads the rules.
+    """
     context = render_context(answers or {})
     environment = StrictEnvironment(context=context, keep_trailing_newline=True)
     source = (TEMPLATE_DIR / "hooks" / f"{name}.py").read_text(encoding="utf-8")
     path = directory / f"{name}.py"
     path.write_text(environment.from_string(source).render(**context), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import rendered hook {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return runpy.run_path(str(RULES_LOADER))["load_source"](path, name)
 
 
 def template_copy_with(directory: Path, answers: Mapping[str, Any]) -> Path:

@@ -4,44 +4,31 @@ The rules live in hooks/rules.py (plain Python, shared with the sandbox, the for
 tests); this hook only reads the answers and applies them. An invalid answer ends generation with
 one line on stderr naming the question, the value and what is allowed, and exit code 1;
 cookiecutter then removes the project directory it had just created, so nothing is left behind.
-The path of the rules comes from the template's sandbox extension: rendered without it, this hook
-stops generation.
+The path of the rules' one loader (hooks/rules_loader.py, which reads them afresh, never from a bytecode
+cache) comes from the template's sandbox extension: rendered without it, this hook stops generation.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import sys
-from types import ModuleType
 from typing import Any
 
 # Every answer, rendered as JSON data (never as code) and read back. Triple single quotes on
 # purpose: Jinja's tojson escapes ' as \u0027, so no answer can end this string early.
 ANSWERS: dict[str, Any] = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 # Set by the sandbox extension; empty when the template is rendered without it.
-RULES_FILE: str = json.loads(r'''{{ template_rules_file | default("") | tojson }}''')  # fmt: skip
+RULES_LOADER: str = json.loads(r'''{{ template_rules_loader | default("") | tojson }}''')  # fmt: skip
 SANDBOX_MISSING = (
     '_extensions={} is not allowed: ["local_extensions.SandboxedAnswers"] (the sandbox; without it the answers '
     "were rendered as code and cannot be checked)"
 )
 
-
-def load_rules(path: str) -> ModuleType:
-    """Import hooks/rules.py from the template being rendered."""
-    spec = importlib.util.spec_from_file_location("go_scratch_service_rules", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the template's rules from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-if not RULES_FILE:
+if not RULES_LOADER:
     print("error: " + SANDBOX_MISSING.format(json.dumps(ANSWERS.get("_extensions"))), file=sys.stderr)
     raise SystemExit(1)
-rules = load_rules(RULES_FILE)
+rules = runpy.run_path(RULES_LOADER)["load_rules"]()  # the template's own rules, read afresh
 InvalidAnswer = rules.InvalidAnswer
 check_answers = rules.check_answers
 check_bool = rules.check_bool

@@ -10,9 +10,9 @@ cookiecutter.json is written whole; template.yaml between its `# BEGIN generated
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
+import runpy
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -21,20 +21,15 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+RULES_LOADER = ROOT / "hooks" / "rules_loader.py"
 BEGIN, END = "# BEGIN generated", "# END generated"
 TABLE_BEGIN, TABLE_END = "<!-- questions:begin -->", "<!-- questions:end -->"
 GENERATED_NOTE = "from hooks/rules.py by scripts/generate_portal_files.py: edit the rules, not this block"
 
 
 def load_rules(root: Path = ROOT) -> ModuleType:
-    """Import the rules of the template at root."""
-    spec = importlib.util.spec_from_file_location("go_scratch_service_rules", root / "hooks" / "rules.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {root / 'hooks' / 'rules.py'}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The rules of the template at root, read afresh by this template's one loader of them."""
+    return runpy.run_path(str(RULES_LOADER))["load_rules"](root / "hooks" / "rules.py")
 
 
 # --- YAML, written by hand so that the file stays readable and byte-for-byte stable ---------------

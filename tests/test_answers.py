@@ -166,7 +166,10 @@ def test_slug_with_a_slash_leaves_no_folder(tmp_path: Path, slug: str) -> None:
 
 def test_sandbox_and_hook_word_the_slug_rule_alike(pre_gen: ModuleType) -> None:
     """The slug refused before any folder exists and the slug refused by the hook get the same explanation."""
-    assert local_extensions.SLUG_ALLOWED == pre_gen.SLUG_ALLOWED
+    environment = StrictEnvironment(context={"cookiecutter": {"_extensions": COOKIECUTTER_JSON["_extensions"]}})
+    with pytest.raises(local_extensions.UnsafeAnswerError) as refused:
+        environment.from_string("{{ cookiecutter.project_slug }}").render(cookiecutter={"project_slug": "a/b"})
+    assert str(refused.value) == f'project_slug="a/b" is not allowed: {pre_gen.SLUG_ALLOWED}'
 
 
 PRIVATE_OVERRIDES: dict[str, tuple[list[str], str]] = {
@@ -614,9 +617,9 @@ def test_form_refuses_a_name_whose_derived_slug_breaks() -> None:
     ("option", "on", "off"),
     [("prometheus_metrics", True, False), ("opentelemetry", True, False), ("database", "postgres", "none")],
 )
-def test_form_asks_the_go_an_option_needs(option: str, on: Any, off: Any) -> None:
+def test_form_asks_the_go_an_option_needs(pre_gen: ModuleType, option: str, on: Any, off: Any) -> None:
     """The form refuses a Go line older than the option's minimum when the option is on, as the hook does."""
-    minimum = local_extensions.rules.GO_MINIMUM_FOR_OPTION[option].minor
+    minimum = pre_gen.rules.GO_MINIMUM_FOR_OPTION[option].minor
     older, enough = f"1.{minimum - 1}", f"1.{minimum}"
     assert not page_verdict("Go and container image", {option: on, "go_version": older})
     assert page_verdict("Go and container image", {option: on, "go_version": enough})
@@ -631,7 +634,7 @@ def test_form_and_hook_keep_the_ca_bundle_with_postgres(pre_gen: ModuleType) -> 
     assert page_verdict(page, {"database": "none", "https_client": False})
     with pytest.raises(pre_gen.InvalidAnswer) as refused:
         pre_gen.check_answers({**VALID_BASE, "database": "postgres", "https_client": "no"})
-    reason = local_extensions.rules.POSTGRES_NEEDS_HTTPS
+    reason = pre_gen.rules.POSTGRES_NEEDS_HTTPS
     assert str(refused.value) == f'https_client="no" is not allowed: {reason}'
     assert reason in form_fields()["database"]["ui:help"]
 

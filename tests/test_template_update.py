@@ -28,20 +28,27 @@ from harness.repositories import (
     CHANGELOG_V2,
     NEW_LINE,
     OLD_LINE,
+    PATCH,
     REMOVED_FILE,
+    RULES_FILE,
     TEMPLATE_FILE,
     USER_NOTE,
+    V1,
     V2,
     add_user_note,
     commit_project,
     cruft,
+    cruft_like_pipx,
     git,
     hostile_commit,
     made_by_cli,
     made_by_cruft,
     other_template,
+    release_patch,
     release_v2,
+    render_in_one_process,
     replace_in,
+    set_release,
     tag,
     template_update,
 )
@@ -290,6 +297,48 @@ def test_failed_update_leaves_nothing_behind(released_template: Path, tmp_path: 
     assert git(project, "branch", "--show-current").strip() == "main"
     assert git(project, "branch", "--list", BRANCH) == ""
     assert git(project, "status", "--porcelain") == ""
+
+
+# --- Each release renders with its own rules, whatever the process rendered before -----------------
+
+# Quick to render: the previous release's bytecode passes for fresh when the next checkout lands in the same second.
+QUICK = {**ANSWERS, "ci": "none", "kubernetes": False}
+
+
+def test_patch_release_updates_with_bytecode_caches_on(released_template: Path, tmp_path: Path) -> None:
+    """v1.0.0 to v1.0.1 (rules.py the same size) through a cruft like pipx's (-E), bytecode caches on: updated."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    release_patch(released_template)
+
+    updated = template_update(project, pytools=cruft_like_pipx(tmp_path / "pytools", project), bytecode=True)
+    assert updated.returncode == 0, say(updated)
+    assert f"updated from v{V1} to v{PATCH} on branch template-update/v{PATCH}" in updated.stdout
+    assert state(project)["context"]["cookiecutter"]["version"] == PATCH
+
+
+def test_one_process_checks_each_release_with_its_own_rules(released_template: Path, tmp_path: Path) -> None:
+    """As cruft does: v1.0.0 then v1.0.1 in one process and checkout, rules.py the same size and time: both render."""
+    release_patch(released_template)
+    releases = [(f"v{V1}", {**QUICK, "version": V1}), (f"v{PATCH}", {**QUICK, "version": PATCH})]
+
+    assert render_in_one_process(released_template, tmp_path / "renders", releases) == [None, None]
+    second = json.loads((tmp_path / "renders" / "1" / SLUG / ".cruft.json").read_text(encoding="utf-8"))
+    assert second["context"]["cookiecutter"]["version"] == PATCH
+    assert not (released_template / RULES_FILE.parent / "__pycache__").exists()  # no bytecode beside the rules
+
+
+def test_one_process_sandboxes_each_release_with_its_own_rules(released_template: Path, tmp_path: Path) -> None:
+    """The extension, imported once by the first render, refuses a slug in the words of each release's rules."""
+    replace_in(released_template / RULES_FILE, 'SLUG_ALLOWED = "1-63', 'SLUG_ALLOWED = "(v2) 1-63')
+    set_release(released_template, V1, V2)
+    tag(released_template, V2)
+    releases = [(f"v{V1}", {**QUICK, "project_slug": "a/b"}), (f"v{V2}", {**QUICK, "project_slug": "a/b"})]
+
+    first, second = render_in_one_process(released_template, tmp_path / "renders", releases)
+    assert first is not None
+    assert second is not None
+    assert 'project_slug="a/b" is not allowed: 1-63 lowercase' in first
+    assert 'project_slug="a/b" is not allowed: (v2) 1-63 lowercase' in second
 
 
 # --- .cruft.json is untrusted input --------------------------------------------------------------
