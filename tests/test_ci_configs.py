@@ -104,7 +104,7 @@ def test_github_tests_run_against_a_postgresql_service(postgres_github_project: 
     jobs = workflow(project)["jobs"]
     assert jobs["test"]["services"]["postgres"]["image"] == "${{ needs.go.outputs.postgres }}"
     assert jobs["test"]["env"]["TEST_DATABASE_URL"].startswith("postgres://postgres@localhost:5432/")
-    assert jobs["go"]["outputs"]["postgres"] == "${{ steps.pins.outputs.postgres }}"
+    assert jobs["go"]["outputs"]["postgres"] == "${{ steps.pins.outputs.postgres-image }}"
     dockerfile = (project / ".github" / "postgres" / "Dockerfile").read_text(encoding="utf-8")
     (image,) = [line.removeprefix("FROM ") for line in dockerfile.splitlines() if line.startswith("FROM ")]
     assert POSTGRES_IMAGE.match(image), image
@@ -173,13 +173,8 @@ def test_github_workflow_keeps_its_expressions(github_project: Path) -> None:
 
 # --- Thin glue: every step is a make target ------------------------------------------------
 
-# What a run: or script: body may be: one make target (with variables), a build/ script, or a pin
-# read by build/pin.sh into $GITHUB_OUTPUT.
-GLUE = re.compile(
-    r'make [a-z-]+( [A-Z_]+="?\$[A-Z_]+"?)*'
-    r"|build/[a-z-]+\.sh( [\w./-]+)?"
-    r'|(echo "[a-z]+=\$\(build/pin\.sh [a-z-]+\)" >> "\$GITHUB_OUTPUT"\n?)+'
-)
+# What a run: or script: body may be: one make target (with variables), or a build/ script.
+GLUE = re.compile(r'make [a-z-]+( [A-Z_]+="?\$[A-Z_]+"?)*|build/[a-z-]+\.sh( [\w./-]+)*')
 # The jobs that may run more: the release (actions and cosign, run by neither runner offline), and
 # GitLab's job-image preparations in before_script.
 NOT_GLUE = {"publish", "sign"}
@@ -195,7 +190,7 @@ def run_bodies(project: Path) -> dict[str, list[str]]:
 
 
 def test_every_github_step_is_one_make_target(github_project: Path) -> None:
-    """Each run: step of every job but publish is one make target, a build/ script, or pins read by build/pin.sh."""
+    """Each run: step of every job but publish is one make target or a build/ script (the go job's: build/pin.sh)."""
     bodies = run_bodies(github_project)
     assert bodies["ci.yml/lint"] == ["make lint"]
     assert bodies["ci.yml/test"] == ["make test"]
@@ -218,8 +213,7 @@ def test_every_gitlab_script_is_one_make_target(gitlab_project: Path) -> None:
     assert scripts["test"] == ["make test"]
     assert scripts["vuln"] == ["make vuln"]
     assert scripts["sbom"] == ["make sbom"]
-    assert scripts["build-image"] == ['make image-save VERSION="$CI_COMMIT_SHORT_SHA"']
-    assert scripts["image-test"] == ["build/image-test.sh dist/image.tar"]
+    assert scripts["build-image"] == ['make image-test VERSION="$CI_COMMIT_SHORT_SHA"']
     assert scripts["template-update"] == ["make template-update"]
     assert scripts["template-update-push"] == ["make template-update-push"]
     for name, script in scripts.items():
@@ -372,17 +366,9 @@ def test_gitlab_pipeline_has_the_same_stages(gitlab_project: Path) -> None:
     config = pipeline(gitlab_project)
     assert config["stages"] == ["lint", "test", "build", "publish"]
     assert config["variables"]["GO_VERSION"] == GO_VERSION
-    stages = {name: config[name]["stage"] for name in ("lint", "test", "vuln", "sbom", "build-image", "image-test")}
-    assert stages == {
-        "lint": "lint",
-        "test": "test",
-        "vuln": "test",
-        "sbom": "test",
-        "build-image": "build",
-        "image-test": "build",
-    }
-    assert config["image-test"]["needs"] == ["build-image"]
-    assert config["build-image"]["artifacts"]["paths"] == ["dist/image.tar"]
+    stages = {name: config[name]["stage"] for name in ("lint", "test", "vuln", "sbom", "build-image")}
+    assert stages == {"lint": "lint", "test": "test", "vuln": "test", "sbom": "test", "build-image": "build"}
+    assert config["build-image"]["needs"] == ["lint", "test"]
     assert (config["publish"]["interruptible"], config["sign"]["interruptible"]) == (False, False)
 
 
@@ -393,7 +379,6 @@ def test_gitlab_job_scripts_pass_shellcheck(gitlab_project: Path, tmp_path: Path
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
     assert sorted(jobs) == [
         "build-image",
-        "image-test",
         "lint",
         "publish",
         "sbom",

@@ -22,7 +22,6 @@ import base64
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import yaml
 from harness.answers import COOKIECUTTER_JSON
 from harness.api_recorder import Recorder, recording_api
 from harness.golang_image import ensure_golang_image
-from harness.postgres import running_postgres
+from harness.postgres import PostgresServer, running_postgres
 from harness.project import GO_VERSION, bake_with
 from harness.repositories import (
     ADDED_FILE,
@@ -158,17 +157,21 @@ def test_github_vuln_and_sbom_jobs_pass(github_project: Path, vulndb_url: str, j
 def test_gitlab_pipeline_passes_on_a_new_project(
     gitlab_project: Path, default_builder: str, vulndb_url: str, tmp_path: Path
 ) -> None:
-    """gitlab-ci-local runs the branch pipeline: lint, test, vuln, sbom, build-image and image-test pass."""
+    """gitlab-ci-local runs the branch pipeline: lint, test, vuln, sbom and build-image (make image-test) pass."""
     project = copy_project(gitlab_project, tmp_path / "project")
     without_services(project)
-    jobs = ["lint", "test", "vuln", "sbom", "build-image", "image-test"]
-    variables = {**gitlab_go(), "GOLANG_IMAGE": default_builder, "VULN_DB": vulndb_url}
+    jobs = ["lint", "test", "vuln", "sbom", "build-image"]
+    variables = {**gitlab_go(), **HOST_ENGINE, "GOLANG_IMAGE": default_builder, "VULN_DB": vulndb_url}
     result = gitlab_ci_local(project, jobs, variables=variables).check()
     assert gitlab_passed(result) >= set(jobs), result.output[-4000:]
     assert "No vulnerabilities found." in result.output
     assert "0 issues." in result.output
     sbom = result.workdir / ".gitlab-ci-local" / "artifacts" / "sbom" / "dist" / "sbom.cdx.json"
     assert json.loads(sbom.read_text(encoding="utf-8"))["bomFormat"] == "CycloneDX"
+
+
+# The docker:dind service's place: the host's engine, where the job would reach the service over TLS.
+HOST_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
 
 
 # --- Controls: each job can fail ----------------------------------------------------------------
@@ -244,30 +247,35 @@ def test_the_pins_the_jobs_read(github_project: Path) -> None:
 # --- The test job against a real PostgreSQL -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def postgres_on_5432() -> Iterator[str]:
-    """A real PostgreSQL on 127.0.0.1:5432, where the GitHub job's service would listen (act ignores services)."""
-    with running_postgres(port=5432) as server:
-        yield server.url()
+def postgres_project(cookies: Any, tmp_path: Path, ci: str) -> Path:
+    """A new postgres project for the platform, as a copy a runner may turn into a repository."""
+    answers = {"project_slug": SLUG, "ci": ci, "go_version": DEFAULT_GO, "database": "postgres"}
+    return copy_project(bake_with(cookies, answers), tmp_path / "project")
+
+
+def database_tests_ran(result: Completed) -> None:
+    """The job passed, and the database tests ran against the server (none skipped)."""
+    result.check()
+    assert "--- PASS: TestNotesAreStoredAndRead" in result.output
+    assert "--- SKIP" not in result.output
 
 
 @pytest.mark.xdist_group("postgres-5432")
-@pytest.mark.parametrize("ci", ["github", "gitlab"])
-def test_postgres_test_job_runs_the_database_tests(
-    cookies: Any, postgres_on_5432: str, tmp_path: Path, ci: str
+def test_github_postgres_test_job_runs_the_database_tests(cookies: Any, tmp_path: Path) -> None:
+    """The test job of a postgres project passes against a real server where its service would listen (port 5432)."""
+    project = postgres_project(cookies, tmp_path, "github")
+    with running_postgres(port=5432):  # act ignores `services:`: the job's TEST_DATABASE_URL names localhost:5432
+        database_tests_ran(act(project, CI, "test", env={"GOFLAGS": "-v"}))
+
+
+def test_gitlab_postgres_test_job_runs_the_database_tests(
+    cookies: Any, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
-    """The test job of a postgres project passes against a real server, and its database tests ran (no skip)."""
-    answers = {"project_slug": SLUG, "ci": ci, "go_version": DEFAULT_GO, "database": "postgres"}
-    project = copy_project(bake_with(cookies, answers), tmp_path / "project")
-    if ci == "github":
-        result = act(project, CI, "test", env={"GOFLAGS": "-v"})
-    else:
-        without_services(project)
-        variables = {**gitlab_go(), "TEST_DATABASE_URL": postgres_on_5432, "GOFLAGS": "-v"}
-        result = gitlab_ci_local(project, "test", variables=variables, needs=False)
-    result.check()
-    assert "--- PASS: TestNotes" in result.output
-    assert "SKIP" not in result.output
+    """The test job of a postgres project passes against a real server, given as its service would be."""
+    project = postgres_project(cookies, tmp_path, "gitlab")
+    without_services(project)
+    variables = {**gitlab_go(), "TEST_DATABASE_URL": postgres_server.url(), "GOFLAGS": "-v"}
+    database_tests_ran(gitlab_ci_local(project, "test", variables=variables, needs=False))
 
 
 # --- The template update, in its two jobs -------------------------------------------------------

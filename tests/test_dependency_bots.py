@@ -73,7 +73,7 @@ def builder_release(project: Path) -> str:
 def github_go_release(project: Path, tmp_path: Path) -> str:
     """Run the workflow's own `go` job script in the project, as Actions would; return the version it outputs."""
     jobs = load(project / ".github" / "workflows" / "ci.yml")["jobs"]
-    (script,) = [step["run"] for step in jobs["go"]["steps"] if step.get("id") == "builder"]
+    (script,) = [step["run"] for step in jobs["go"]["steps"] if step.get("id") == "pins"]
     output = tmp_path / "github_output"
     subprocess.run(
         ["bash", "-eo", "pipefail", "-c", script],
@@ -81,8 +81,8 @@ def github_go_release(project: Path, tmp_path: Path) -> str:
         env={**os.environ, "GITHUB_OUTPUT": str(output)},
         check=True,
     )
-    (line,) = output.read_text().splitlines()
-    return line.removeprefix("version=")
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return outputs["go"]
 
 
 def test_github_ci_runs_the_go_of_the_builder_image(github_project: Path, tmp_path: Path) -> None:

@@ -194,7 +194,8 @@ def changelog(release: Release, since: Release) -> str:
 def run_cruft(release: Release) -> None:
     """Run cruft update to the release's tag, recording the release as the `version` answer."""
     variables = json.dumps({"version": release.tag[1:]})
-    command = [str(PYTOOL), "cruft", "update", "--skip-apply-ask", "--checkout", release.tag, "--variables-to-update", variables]
+    command = [str(PYTOOL), "cruft", "update", "--skip-apply-ask", "--checkout", release.tag]
+    command += ["--variables-to-update", variables]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
