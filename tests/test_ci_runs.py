@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -174,6 +175,24 @@ def test_gitlab_pipeline_passes_on_a_new_project(
 HOST_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
 
 
+# --- The same targets on a developer's machine ----------------------------------------------------
+
+
+def test_lint_and_vuln_run_on_a_go_older_than_go_mod(github_project: Path, vulndb_url: str, tmp_path: Path) -> None:
+    """On a Go older than go.mod's, with GOTOOLCHAIN=auto (a user's default), make lint and make vuln pass.
+
+    The tool modules build with the service's Go, so golangci-lint accepts the newer language version.
+    """
+    local = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+    assert local != f"go{DEFAULT_GO}"
+    project = copy_project(github_project, tmp_path / "project")
+    env = {"GOTOOLCHAIN": "auto", "VULN_DB": vulndb_url, "PATH": os.environ["PATH"], "HOME": str(Path.home())}
+    for target in ("lint", "vuln"):
+        result = subprocess.run(["make", target], cwd=project, env=env, capture_output=True, text=True, timeout=1800)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "lower than the targeted Go version" not in result.stderr
+
+
 # --- Controls: each job can fail ----------------------------------------------------------------
 
 
@@ -316,11 +335,12 @@ def run_update(ci: str, project: Path, remote: Path, api: Recorder, run_dir: Pat
     )
 
 
-@pytest.mark.parametrize("ci", ["github", "gitlab"])
-def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: str) -> None:
+@pytest.mark.parametrize(("ci", "vendoring"), [("github", False), ("gitlab", False), ("gitlab", True)])
+def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: str, vendoring: bool) -> None:
     """From v1 to v2: the branch with v2's change reaches the remote, and the request, with the token, the API."""
     template = release_repository(tmp_path)
-    project = made_by_cli(template, tmp_path / "made", {"project_slug": SLUG, "ci": ci, "go_version": GO_VERSION})
+    answers = {"project_slug": SLUG, "ci": ci, "go_version": GO_VERSION, "vendor_dependencies": vendoring}
+    project = made_by_cli(template, tmp_path / "made", answers)
     remote = as_clone(project, ci)
     release_v2(template)
     with recording_api() as api:
