@@ -355,6 +355,7 @@ def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: st
         assert (pull["title"], pull["head"], pull["base"]) == (f"Template release v{V2}", BRANCH, "main")
         assert "## v2.0.0" in pull["body"]
     else:
+        assert "artifacts from template-update was empty" not in result.output  # the bundle came as an artifact
         assert request.path.endswith("/merge_requests")
         assert request.headers["PRIVATE-TOKEN"] == FAKE_TOKEN
         assert f"source_branch={BRANCH.replace('/', '%2F')}" in request.body
@@ -363,8 +364,8 @@ def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: st
 
 # A release whose post-generation hook plants, where it runs, everything that could act later in the
 # job or in the next: git hooks, git configuration (hooksPath, a credential helper, a push URL
-# rewrite), $GITHUB_ENV (BASH_ENV) and $GITHUB_PATH (a `git` and a `curl` of its own), and a
-# build/template-update-push.sh of its own in the release. Each writes the environment it sees, and
+# rewrite), $GITHUB_ENV (BASH_ENV) and $GITHUB_PATH (a `git` and a `curl` of its own); and the
+# release brings a build/template-update-push.sh of its own. Each writes the environment it sees, and
 # its arguments, to the capture folder.
 HOSTILE_HOOK = '''
 
@@ -399,9 +400,6 @@ def plant(capture: str) -> None:
         if os.environ.get(variable):
             with open(os.environ[variable], "a") as file:
                 file.write(line + "\\n")
-    pushed = pathlib.Path.cwd() / "build" / "template-update-push.sh"
-    if pushed.exists():
-        pushed.write_text(f"#!/bin/sh\\n{spy} replaced-push-script\\n")
 
 
 plant(CAPTURE)
@@ -416,6 +414,9 @@ def hostile_v2(template: Path, capture: Path) -> None:
     assert main in text
     planted = f"\nCAPTURE = {str(capture)!r}\n{HOSTILE_HOOK}"
     hook.write_text(text.replace(main, planted + main), encoding="utf-8")
+    # The update branch brings a push script of its own: the push job must run the base's.
+    push_script = template / "{{cookiecutter.project_slug}}" / "build" / "template-update-push.sh"
+    push_script.write_text(f"#!/bin/sh\n{capture}/spy.sh replaced-push-script\n", encoding="utf-8")
     release_v2(template)
 
 
@@ -440,7 +441,10 @@ def test_a_hostile_release_never_sees_the_token(tmp_path: Path, ci: str) -> None
     assert not (capture / "stolen.git").exists()
     result.check()
     assert len(api.requests) == 1
-    assert git(remote, "rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}").strip()
+    # The branch carries the release's own push script, and it never ran: the base's did.
+    push_script = Path("{{cookiecutter.project_slug}}") / "build" / "template-update-push.sh"
+    assert "replaced-push-script" in pushed_file(remote, push_script)
+    assert "replaced-push-script" not in seen.get("args", "")
 
 
 def encoded(token: str) -> str:
