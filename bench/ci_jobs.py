@@ -21,7 +21,10 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from harness.answers import COOKIECUTTER_JSON
+from harness.api_recorder import recording_api
 from harness.golang_image import ensure_golang_image
+from harness.project import GO_VERSION
+from harness.repositories import git, made_by_cli, release_repository, release_v2
 from harness.runners import Completed, act, gitlab_ci_local
 from harness.template import TEMPLATE_DIR
 from harness.vulndb import vulndb
@@ -87,6 +90,43 @@ def timed_twice(run: Callable[[], Completed], measure: Callable[[Completed], flo
     return measure(first), measure(second), "passed" if second.returncode == 0 else "failed"
 
 
+def update_rows(work: Path) -> list[tuple[str, str, float, float, str]]:
+    """The template update's two jobs on each platform, from v1 to a local v2 (a new project and remote each run)."""
+    rows = []
+    for ci, jobs in (("github", ("Template update (no token)", "Push the branch and open the pull request")),
+                     ("gitlab", ("template-update", "template-update-push"))):  # fmt: skip
+        durations = []
+        for attempt in range(2):
+            base = work / f"update-{ci}-{attempt}"
+            template = release_repository(base)
+            project = made_by_cli(
+                template, base / "made", {"project_slug": "bench-ci", "ci": ci, "go_version": GO_VERSION}
+            )
+            remote = base / "remote.git"
+            git(base, "clone", "--quiet", "--bare", str(project), str(remote))
+            git(project, "remote", "add", "origin", f"https://{ci}.com/example/project.git")
+            git(project, "update-ref", "refs/remotes/origin/main", "HEAD")
+            git(project, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+            release_v2(template)
+            with recording_api() as api:
+                env = {"TEMPLATE_UPDATE_REMOTE": str(remote), "TEMPLATE_UPDATE_API": api.url}
+                if ci == "github":
+                    result = act(project, ".github/workflows/template-update.yml", "pull-request",
+                                 event="workflow_dispatch", env=env, secrets={"GITHUB_TOKEN": "bench"})  # fmt: skip
+                    durations.append([act_job_seconds(result, job) for job in jobs])
+                else:
+                    variables = {**env, "GOTOOLCHAIN": f"go{GO_VERSION}", "CI_PIPELINE_SOURCE": "schedule"}
+                    scoped = {"TEMPLATE_UPDATE_TOKEN": {"template-update": "bench"}}
+                    result = gitlab_ci_local(project, jobs[1], variables=variables, scoped_variables=scoped)
+                    durations.append([gitlab_job_seconds(result, job) for job in jobs])
+        outcome = "passed" if result.returncode == 0 else "failed"
+        for index, job in enumerate(jobs):
+            rows.append(
+                ("act" if ci == "github" else "gitlab-ci-local", job, durations[0][index], durations[1][index], outcome)
+            )
+    return rows
+
+
 def main() -> None:
     """Print one row per job: runner, job, first run, second run, outcome."""
     work = Path(tempfile.mkdtemp(prefix="bench-ci-"))
@@ -108,6 +148,7 @@ def main() -> None:
             lambda result, job=job: gitlab_job_seconds(result, job),
         )
         rows.append(("gitlab-ci-local", job, first, second, outcome))
+    rows += update_rows(work)
     print("| runner | job | first run (s) | second run (s) | outcome |\n| --- | --- | --- | --- | --- |")
     for runner, job, first, second, outcome in rows:
         print(f"| {runner} | {job} | {first:.1f} | {second:.1f} | {outcome} |")
