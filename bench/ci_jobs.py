@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from cookiecutter.main import cookiecutter
 
 from harness.answers import COOKIECUTTER_JSON
@@ -25,7 +24,7 @@ from harness.api_recorder import recording_api
 from harness.golang_image import ensure_golang_image
 from harness.project import GO_VERSION
 from harness.repositories import git, made_by_cli, release_repository, release_v2
-from harness.runners import Completed, act, gitlab_ci_local
+from harness.runners import HOST_ENGINE, Completed, act, gitlab_ci_local, without_services
 from harness.template import TEMPLATE_DIR
 from harness.vulndb import vulndb
 
@@ -33,7 +32,6 @@ GO = COOKIECUTTER_JSON["go_version"]
 ACT_STEP = re.compile(r"^\[[^/\]]+/([^\]]+?)\s*\]\s+\S+\s+(Success|Failure) - .*\[([0-9.hmsµn]+)\]$")
 GO_DURATION = re.compile(r"([0-9.]+)(h|ms|µs|ns|m|s)")
 GITLAB_JOB = re.compile(r"^(\S+)\s+finished in ([0-9.]+) (ms|s|min)")
-HOST_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
 
 
 def seconds(value: str, unit: str) -> float:
@@ -70,17 +68,6 @@ def bake(directory: Path, ci: str) -> Path:
     """A new default project for the platform, at the default go_version."""
     context = {"project_slug": "bench-ci", "ci": ci, "go_version": GO}
     return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(directory), extra_context=context))
-
-
-def without_services(project: Path) -> Path:
-    """A copy's .gitlab-ci.yml without services: the host's engine stands where docker:dind would."""
-    path = project / ".gitlab-ci.yml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for job in config.values():
-        if isinstance(job, dict):
-            job.pop("services", None)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return project
 
 
 def timed_twice(run: Callable[[], Completed], measure: Callable[[Completed], float]) -> tuple[float, float, str]:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.build import CACHE_DIR
 from harness.repositories import git
@@ -328,3 +329,22 @@ def gitlab_ci_local(
     ]
     returncode, output = run_bounded(command, copy, environment, timeout)
     return Completed(returncode, output, copy)
+
+
+# Where a GitLab job's docker:dind service would be: the host's engine, reached without TLS.
+HOST_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
+
+
+def without_services(project: Path) -> Path:
+    """Drop the jobs' services from a copy's .gitlab-ci.yml; everything else in the file is kept.
+
+    The caller provides them (the host's Docker engine as HOST_ENGINE, a loopback PostgreSQL), as act ignores
+    `services:` in host mode; gitlab-ci-local would pull their images.
+    """
+    path = project / ".gitlab-ci.yml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for job in config.values():
+        if isinstance(job, dict):
+            job.pop("services", None)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return project

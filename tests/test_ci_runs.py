@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness.answers import COOKIECUTTER_JSON
 from harness.api_recorder import Recorder, recording_api
@@ -44,7 +43,7 @@ from harness.repositories import (
     release_repository,
     release_v2,
 )
-from harness.runners import Completed, act, gitlab_ci_local
+from harness.runners import HOST_ENGINE, Completed, act, gitlab_ci_local, without_services
 from harness.tools import engine_available
 from harness.vulndb import vulndb
 
@@ -74,19 +73,6 @@ def succeeded_jobs(result: Completed) -> set[str]:
 def gitlab_passed(result: Completed) -> set[str]:
     """The jobs gitlab-ci-local reports as passed in its summary (" PASS  lint")."""
     return {line.split()[1] for line in result.output.splitlines() if line.strip().startswith("PASS ")}
-
-
-def without_services(project: Path) -> None:
-    """Drop the jobs' services from a copy's .gitlab-ci.yml; everything else in the file is kept.
-
-    The test provides them (the host's Docker engine, a loopback PostgreSQL), as act ignores `services:`.
-    """
-    path = project / ".gitlab-ci.yml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for job in config.values():
-        if isinstance(job, dict):
-            job.pop("services", None)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 def copy_project(project: Path, target: Path) -> Path:
@@ -169,10 +155,6 @@ def test_gitlab_pipeline_passes_on_a_new_project(
     assert "0 issues." in result.output
     sbom = result.workdir / ".gitlab-ci-local" / "artifacts" / "sbom" / "dist" / "sbom.cdx.json"
     assert json.loads(sbom.read_text(encoding="utf-8"))["bomFormat"] == "CycloneDX"
-
-
-# The docker:dind service's place: the host's engine, where the job would reach the service over TLS.
-HOST_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
 
 
 # --- The same targets on a developer's machine ----------------------------------------------------
