@@ -128,6 +128,20 @@ def test_github_pull_request_pipeline_passes_on_a_new_project(
     assert "PASS" in result.output  # container-structure-test
 
 
+@pytest.mark.docker
+def test_github_image_job_builds_a_vendoring_project(
+    cookies: Any, monkeypatch: pytest.MonkeyPatch, default_builder: str, tmp_path: Path
+) -> None:
+    """Vendoring changes the image build (-mod=vendor, no network): its image job builds, runs and checks it."""
+    monkeypatch.setenv("GOTOOLCHAIN", "auto")  # the hook's go mod vendor, with a user's default, fetches go.mod's Go
+    answers = {"project_slug": SLUG, "ci": "github", "go_version": DEFAULT_GO, "vendor_dependencies": True}
+    answers |= {"prometheus_metrics": True}  # dependencies to vendor
+    project = copy_project(bake_with(cookies, answers), tmp_path / "project")
+    result = act(project, CI, "image", env={"GOLANG_IMAGE": default_builder}).check()
+    assert (project / "vendor" / "modules.txt").is_file()
+    assert {"Lint", "Test", "Image"} <= succeeded_jobs(result)
+
+
 @pytest.mark.parametrize("job", ["vuln", "sbom"])
 def test_github_vuln_and_sbom_jobs_pass(github_project: Path, vulndb_url: str, job: str) -> None:
     """The vuln job finds nothing in the real database; the sbom job uploads a CycloneDX SBOM of the binary."""
