@@ -23,8 +23,8 @@ from harness.answers import COOKIECUTTER_JSON
 from harness.api_recorder import recording_api
 from harness.golang_image import ensure_golang_image
 from harness.project import GO_VERSION
-from harness.repositories import git, made_by_cli, release_repository, release_v2
-from harness.runners import HOST_ENGINE, Completed, act, gitlab_ci_local, without_services
+from harness.repositories import made_by_cli, release_repository, release_v2
+from harness.runners import HOST_ENGINE, Completed, act, as_clone, gitlab_ci_local, without_services
 from harness.template import TEMPLATE_DIR
 from harness.vulndb import vulndb
 
@@ -89,11 +89,7 @@ def update_rows(work: Path) -> list[tuple[str, str, float, float, str]]:
             project = made_by_cli(
                 template, base / "made", {"project_slug": "bench-ci", "ci": ci, "go_version": GO_VERSION}
             )
-            remote = base / "remote.git"
-            git(base, "clone", "--quiet", "--bare", str(project), str(remote))
-            git(project, "remote", "add", "origin", f"https://{ci}.com/example/project.git")
-            git(project, "update-ref", "refs/remotes/origin/main", "HEAD")
-            git(project, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+            remote = as_clone(project, f"https://{ci}.com/example/project.git")
             release_v2(template)
             with recording_api() as api:
                 env = {"TEMPLATE_UPDATE_REMOTE": str(remote), "TEMPLATE_UPDATE_API": api.url}

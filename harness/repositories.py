@@ -197,16 +197,12 @@ def cruft_like_pipx(pytools: Path, project: Path) -> Path:
 def template_update(
     project: Path, report: Path | None = None, *, pytools: Path | None = None, bytecode: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """Run `make template-update` in the project, with cruft on PATH; the caller checks the outcome.
+    """Run `make template-update` in the project (build/pytool.sh brings cruft); the caller checks the outcome.
 
     pytools is the PYTOOLS_DIR build/pytool.sh takes cruft from; with bytecode, Python writes its bytecode
     caches, as on a developer's machine or a CI runner (the tests' environment turns them off).
     """
-    env = {
-        **os.environ,
-        **GIT_IDENTITY,
-        "PATH": os.pathsep.join([str(Path(require_tool("cruft")).parent), os.environ["PATH"]]),
-    }
+    env = {**os.environ, **GIT_IDENTITY}
     if pytools is not None:
         env["PYTOOLS_DIR"] = str(pytools)
     if bytecode:

@@ -176,10 +176,28 @@ def git_repository(project: Path, remote: str = DEFAULT_REMOTE) -> None:
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--no-verify", "-m", "Under test")
+    add_origin(project, remote)
+
+
+def add_origin(project: Path, remote: str) -> None:
+    """Give a repository on main the origin a clone has: the remote, origin/main and origin/HEAD.
+
+    Both runners read the repository's name from it, and gitlab-ci-local the default branch; nothing is fetched.
+    """
     git(project, "remote", "add", "origin", remote)
-    # As in a clone: origin/main and origin/HEAD (gitlab-ci-local reads the default branch from it).
     git(project, "update-ref", "refs/remotes/origin/main", "HEAD")
     git(project, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+
+
+def as_clone(project: Path, remote: str) -> Path:
+    """Give a committed project the origin `remote` (never reached) and a bare copy of it to push to; return that.
+
+    The copy is where a job pushes when TEMPLATE_UPDATE_REMOTE names it.
+    """
+    bare = project.parent / "remote.git"
+    git(project.parent, "clone", "--quiet", "--bare", str(project), str(bare))
+    add_origin(project, remote)
+    return bare
 
 
 def pinned_actions(workflow: Path) -> list[tuple[str, str]]:

@@ -43,7 +43,7 @@ from harness.repositories import (
     release_repository,
     release_v2,
 )
-from harness.runners import HOST_ENGINE, Completed, act, gitlab_ci_local, without_services
+from harness.runners import HOST_ENGINE, Completed, act, as_clone, gitlab_ci_local, without_services
 from harness.tools import engine_available
 from harness.vulndb import vulndb
 
@@ -299,19 +299,6 @@ def test_gitlab_postgres_test_job_runs_the_database_tests(
 ORIGINS = {"github": "https://github.com/example/project.git", "gitlab": "https://gitlab.com/example/project.git"}
 
 
-def as_clone(project: Path, ci: str) -> Path:
-    """Give a committed project an origin (as a clone has) and a bare copy of it to push to; return the bare one.
-
-    The runners read the repository's name from origin, which is never reached: TEMPLATE_UPDATE_REMOTE is the bare copy.
-    """
-    remote = project.parent / "remote.git"
-    git(project.parent, "clone", "--quiet", "--bare", str(project), str(remote))
-    git(project, "remote", "add", "origin", ORIGINS[ci])
-    git(project, "update-ref", "refs/remotes/origin/main", "HEAD")
-    git(project, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
-    return remote
-
-
 def pushed_file(remote: Path, path: Path) -> str:
     """A file of the update branch as it reached the remote."""
     return git(remote, "show", f"refs/heads/{BRANCH}:{path.relative_to(path.parts[0])}")
@@ -337,7 +324,7 @@ def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: st
     template = release_repository(tmp_path)
     answers = {"project_slug": SLUG, "ci": ci, "go_version": GO_VERSION, "vendor_dependencies": vendoring}
     project = made_by_cli(template, tmp_path / "made", answers)
-    remote = as_clone(project, ci)
+    remote = as_clone(project, ORIGINS[ci])
     release_v2(template)
     with recording_api() as api:
         result = run_update(ci, project, remote, api, tmp_path / "run").check()
@@ -424,7 +411,7 @@ def test_a_hostile_release_never_sees_the_token(tmp_path: Path, ci: str) -> None
     capture.chmod(0o777)
     template = release_repository(tmp_path)
     project = made_by_cli(template, tmp_path / "made", {"project_slug": SLUG, "ci": ci, "go_version": GO_VERSION})
-    remote = as_clone(project, ci)
+    remote = as_clone(project, ORIGINS[ci])
     hostile_v2(template, capture)
     with recording_api() as api:
         result = run_update(ci, project, remote, api, tmp_path / "run")
