@@ -221,7 +221,9 @@ class Option:
     short: str  # its name in test ids
     on: Any = True  # the answer that turns it on: a boolean's true, or one of a choice's values
     go_minimum: GoMinimum | None = None  # the oldest Go its dependencies accept, when newer than MIN_GO_MINOR
-    go_modules: bool = False  # on, it brings Go modules: scripts/go-modules.py bakes it with the others that do
+    # Its Go requirements, "module version", the one place of their versions: scripts/go-modules.py writes them,
+    # with what they need in every combination of the options that bring some, into the skeleton's go.mod and go.sum.
+    go_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -371,7 +373,11 @@ QUESTIONS: tuple[Question, ...] = (
         "`/metrics` with prometheus/client_golang on an admin port, `METRICS_PORT` (9090, or 9091 when `port` is 9090)",
         "`false`",
         kind="boolean",
-        option=Option("metrics", go_minimum=GoMinimum(26, "prometheus/client_golang v1.25 needs it"), go_modules=True),
+        option=Option(
+            "metrics",
+            go_minimum=GoMinimum(26, "prometheus/client_golang v1.25 needs it"),
+            go_modules=("github.com/prometheus/client_golang v1.25.0",),
+        ),
     ),
     Question(
         "opentelemetry",
@@ -386,7 +392,13 @@ QUESTIONS: tuple[Question, ...] = (
         option=Option(
             "otel",
             go_minimum=GoMinimum(26, "go.opentelemetry.io/otel v1.47 and otelhttp v0.72 need it"),
-            go_modules=True,
+            go_modules=(
+                "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0",
+                "go.opentelemetry.io/otel v1.47.0",
+                "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0",
+                "go.opentelemetry.io/otel/sdk v1.47.0",
+                "go.opentelemetry.io/otel/trace v1.47.0",
+            ),
         ),
     ),
     Question(
@@ -400,7 +412,12 @@ QUESTIONS: tuple[Question, ...] = (
         f"`{DATABASES[0]}`",
         kind="choice",
         form={"ui:help": f"HTTPS client: {POSTGRES_NEEDS_HTTPS}."},
-        option=Option("db", on="postgres", go_minimum=GoMinimum(26, "goose v3.30 needs it"), go_modules=True),
+        option=Option(
+            "db",
+            on="postgres",
+            go_minimum=GoMinimum(26, "goose v3.30 needs it"),
+            go_modules=("github.com/jackc/pgx/v5 v5.13.0", "github.com/pressly/goose/v3 v3.30.1"),
+        ),
     ),
     Question(
         "owner",
