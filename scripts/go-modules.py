@@ -174,9 +174,9 @@ def tidy(project: Path, pins: dict[str, str], floors: dict[str, str]) -> tuple[s
     """Require exactly the imported pinned modules, run `go mod tidy`; return go.mod and go.sum ("" if none)."""
     go_mod, go_sum = project / "go.mod", project / "go.sum"
     header = go_mod.read_text(encoding="utf-8").split("\nrequire", 1)[0].rstrip("\n") + "\n"  # module and go lines
+    go_sum.unlink(missing_ok=True)  # the template's, which may be the stale one
     requires = "".join(f"\t{module} {pins[module]}\n" for module in imported_modules(project, pins))
     go_mod.write_text(f"{header}\nrequire (\n{requires})\n", encoding="utf-8")
-    go_sum.unlink(missing_ok=True)
     go("mod", "tidy", cwd=project)
     if raise_to_floors(project, floors):
         go("mod", "tidy", cwd=project)
