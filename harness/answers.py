@@ -410,7 +410,8 @@ def cases(use: str) -> list[AnswerCase]:
 
 # All answers valid, every one given: the hook's checks run against it with one answer changed.
 VALID_BASE: dict[str, Any] = {
-    **COOKIECUTTER_JSON,
+    # A choice's answer is its default, the first of its values; `_extensions` stays a list.
+    **{k: v[0] if isinstance(v, list) and not k.startswith("_") else v for k, v in COOKIECUTTER_JSON.items()},
     "project_slug": "svc",
     "module_path": "example.com/svc",
     "lifecycle": "experimental",

@@ -8,44 +8,69 @@ downloading another toolchain.
 from __future__ import annotations
 
 import itertools
+import runpy
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.answers import VALID_BASE
 from harness.golang_image import local_go_version
-from harness.template import TEMPLATE_DIR
+from harness.template import RULES_LOADER, TEMPLATE_DIR
 
 __all__ = ["TEMPLATE_DIR"]
 
 GO_VERSION = local_go_version()
-BOOLEAN_OPTIONS = ("https_client", "vendor_dependencies", "prometheus_metrics", "opentelemetry")
-SHORT_NAMES = {
-    "https_client": "https",
-    "vendor_dependencies": "vendor",
-    "prometheus_metrics": "metrics",
-    "opentelemetry": "otel",
-    "database": "db",
-}
+RULES = runpy.run_path(str(RULES_LOADER))["load_rules"]()  # the template's rules, through their one loader
+OPTIONS: dict[str, Any] = RULES.OPTIONS  # the questions that change the Go project, by key
+SHORT_NAMES: dict[str, str] = {key: question.option.short for key, question in OPTIONS.items()}
 
-# The boolean options as answer overrides: 8 of the 16 combinations, every combination of the first
-# three, with opentelemetry on exactly when an even number of them is. Any three of the four options
-# then meet in all eight combinations of their values (every option next to every pair of others,
-# e.g. vendoring with metrics and tracing together), at half the cost of all sixteen; the defaults
-# (https on, the rest off) are one of the eight.
-#
-# With database=postgres (which keeps https_client on), 4 more: vendoring, metrics and tracing in
-# the four combinations with an odd number of them on (every option next to every other, on and
-# off; all three together among them, as go.mod's first branch has them).
-COMBINATIONS: list[dict[str, Any]] = [
-    dict(zip(BOOLEAN_OPTIONS, (*values, sum(values) % 2 == 0), strict=True))
-    for values in itertools.product([True, False], repeat=3)
-] + [
-    {**dict(zip(BOOLEAN_OPTIONS, (True, *values), strict=True)), "database": "postgres"}
-    for values in itertools.product([True, False], repeat=3)
-    if sum(values) % 2 == 1
-]
+Combination = dict[str, Any]
+Pair = tuple[tuple[str, Any], tuple[str, Any]]
+
+
+def valid(combination: Mapping[str, Any]) -> bool:
+    """Whether the rules' own checks accept the combination over answers they accept."""
+    try:
+        RULES.check_answers({**VALID_BASE, **combination})
+    except RULES.InvalidAnswer:
+        return False
+    return True
+
+
+def pairs(combination: Mapping[str, Any]) -> set[Pair]:
+    """Every pair of (option, value) in a combination."""
+    return set(itertools.combinations(combination.items(), 2))
+
+
+def valid_combinations(options: Mapping[str, Any]) -> list[Combination]:
+    """Every valid combination of the options' values, the all-defaults one first."""
+    every = (
+        dict(zip(options, values, strict=True)) for values in itertools.product(*(q.values for q in options.values()))
+    )
+    return [combination for combination in every if valid(combination)]
+
+
+def pairwise(options: Mapping[str, Any]) -> list[Combination]:
+    """A few valid combinations in which every pair of values that some valid combination has meets.
+
+    Greedy and deterministic: the defaults, then each time the first valid combination that covers the most
+    pairs not covered yet.
+    """
+    candidates = valid_combinations(options)
+    uncovered = set().union(*map(pairs, candidates))
+    chosen: list[Combination] = []
+    while uncovered:
+        best = candidates[0] if not chosen else max(candidates, key=lambda c: len(pairs(c) & uncovered))
+        chosen.append(best)
+        uncovered -= pairs(best)
+    return chosen
+
+
+# The combinations the unit tier bakes (vets, tests, lints, ...): every option next to every other, each with
+# each of its values, where the rules allow them together (postgres keeps https_client on).
+COMBINATIONS: list[Combination] = pairwise(OPTIONS)
 
 
 def uses_postgres(answers: Mapping[str, Any]) -> bool:

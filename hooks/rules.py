@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -134,21 +135,6 @@ class GoMinimum(NamedTuple):
     reason: str
 
 
-# Options whose dependencies need a newer Go than the skeleton itself.
-GO_MINIMUM_FOR_OPTION = {
-    "prometheus_metrics": GoMinimum(26, "prometheus/client_golang v1.25 needs it"),
-    "opentelemetry": GoMinimum(26, "go.opentelemetry.io/otel v1.47 and otelhttp v0.72 need it"),
-    "database": GoMinimum(26, "goose v3.30 needs it"),
-}
-# The answer that turns an option above on, when it is not a boolean's true.
-OPTION_ON = {"database": "postgres"}
-
-
-def option_on(option: str, value: object) -> bool:
-    """Whether value (a checked answer) turns the option on."""
-    return value == OPTION_ON.get(option, True)
-
-
 def at_least(number: int) -> str:
     """A regex for the decimal numbers >= number, without leading zeros."""
     digits = str(number)
@@ -229,8 +215,20 @@ REPO_URL_MAX_LENGTH = 160
 
 
 @dataclass(frozen=True)
+class Option:
+    """What makes a question an option of the Go project: the tests combine its values pairwise with the others'."""
+
+    short: str  # its name in test ids
+    on: Any = True  # the answer that turns it on: a boolean's true, or one of a choice's values
+    go_minimum: GoMinimum | None = None  # the oldest Go its dependencies accept, when newer than MIN_GO_MINOR
+    # Its Go requirements, "module version", the one place of their versions: scripts/go-modules.py writes them,
+    # with what they need in every combination of the options that bring some, into the skeleton's go.mod and go.sum.
+    go_modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Question:
-    """One question: its default, its prompt, and how the form and README present it."""
+    """One question: its default, its prompt, how the form and README present it, and whether it is an option."""
 
     key: str
     default: Any
@@ -239,9 +237,25 @@ class Question:
     page: str
     allowed: str  # the README's "Allowed" column
     readme_default: str
-    kind: str = "text"  # text, slug, module_path, go_version, port, boolean, choice, owner, release
+    kind: str = "text"  # text, slug, module_path, go_version, port, boolean, choice, owner, release (its check)
     max_length: int | None = None
     form: dict[str, Any] = field(default_factory=dict)  # extra form keys (ui:...)
+    option: Option | None = None
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """The values an option takes in the combinations the tests bake, its default first."""
+        return (self.default, not self.default) if self.kind == "boolean" else tuple(self.default)
+
+    def is_on(self, value: object) -> bool:
+        """Whether value (a checked answer) turns the option on."""
+        return self.option is not None and value == self.option.on
+
+    def jinja_test(self, on: bool = True) -> str:
+        """The skeleton's Jinja test that the option is on (or off): a boolean reads its derived __ answer."""
+        assert self.option is not None, self.key
+        key, value = (f"__{self.key}", "True") if self.kind == "boolean" else (self.key, self.option.on)
+        return f"cookiecutter.{key} {'==' if on else '!='} '{value}'"
 
 
 SERVICE, GO, DELIVERY = "Service", "Go and container image", "Delivery"
@@ -334,6 +348,7 @@ QUESTIONS: tuple[Question, ...] = (
         "keep the CA bundle in the image",
         "`true`",
         kind="boolean",
+        option=Option("https"),
     ),
     Question(
         "vendor_dependencies",
@@ -347,6 +362,7 @@ QUESTIONS: tuple[Question, ...] = (
         form={
             "ui:help": "Portals run no hooks, so run `go mod vendor` and commit vendor/ before the first image build."
         },
+        option=Option("vendor"),
     ),
     Question(
         "prometheus_metrics",
@@ -357,6 +373,11 @@ QUESTIONS: tuple[Question, ...] = (
         "`/metrics` with prometheus/client_golang on an admin port, `METRICS_PORT` (9090, or 9091 when `port` is 9090)",
         "`false`",
         kind="boolean",
+        option=Option(
+            "metrics",
+            go_minimum=GoMinimum(26, "prometheus/client_golang v1.25 needs it"),
+            go_modules=("github.com/prometheus/client_golang v1.25.0",),
+        ),
     ),
     Question(
         "opentelemetry",
@@ -368,6 +389,17 @@ QUESTIONS: tuple[Question, ...] = (
         "`OTEL_*` variables say; `trace_id` and `span_id` in the request's log line",
         "`false`",
         kind="boolean",
+        option=Option(
+            "otel",
+            go_minimum=GoMinimum(26, "go.opentelemetry.io/otel v1.47 and otelhttp v0.72 need it"),
+            go_modules=(
+                "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0",
+                "go.opentelemetry.io/otel v1.47.0",
+                "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0",
+                "go.opentelemetry.io/otel/sdk v1.47.0",
+                "go.opentelemetry.io/otel/trace v1.47.0",
+            ),
+        ),
     ),
     Question(
         "database",
@@ -380,6 +412,12 @@ QUESTIONS: tuple[Question, ...] = (
         f"`{DATABASES[0]}`",
         kind="choice",
         form={"ui:help": f"HTTPS client: {POSTGRES_NEEDS_HTTPS}."},
+        option=Option(
+            "db",
+            on="postgres",
+            go_minimum=GoMinimum(26, "goose v3.30 needs it"),
+            go_modules=("github.com/jackc/pgx/v5 v5.13.0", "github.com/pressly/goose/v3 v3.30.1"),
+        ),
     ),
     Question(
         "owner",
@@ -434,10 +472,10 @@ QUESTIONS: tuple[Question, ...] = (
         kind="release",
     ),
 )
-QUESTION_KEYS = tuple(q.key for q in QUESTIONS)
 BOOLEAN_KEYS = tuple(q.key for q in QUESTIONS if q.kind == "boolean")
 DERIVED_KEYS = tuple(f"__{key}" for key in BOOLEAN_KEYS)
-TEXT_LIMITS = {q.key: q.max_length for q in QUESTIONS if q.kind == "text"}
+# The options, by key: what the tests combine pairwise (harness/project.py) and scripts/go-modules.py reads.
+OPTIONS = {q.key: q for q in QUESTIONS if q.option is not None}
 
 
 def derived_expression(key: str) -> str:
@@ -460,24 +498,6 @@ class InvalidAnswer(ValueError):
     def __init__(self, question: str, value: object, allowed: str) -> None:
         """Word the error as `question=value is not allowed: allowed`."""
         super().__init__(f"{question}={json.dumps(value, ensure_ascii=False)} is not allowed: {allowed}")
-
-
-class Answers(NamedTuple):
-    """The answers that the checks below turn into typed values."""
-
-    project_slug: str
-    module_path: str
-    go_minor: int
-    port: int
-    https_client: bool
-    vendor_dependencies: bool
-    prometheus_metrics: bool
-    opentelemetry: bool
-    database: str
-    owner: str
-    lifecycle: str
-    ci: str
-    kubernetes: bool
 
 
 def check_text(question: str, value: object, max_length: int) -> str:
@@ -668,21 +688,74 @@ def check_private_keys(raw: dict[str, Any]) -> None:
         raise InvalidAnswer("_extensions", raw.get("_extensions"), f"{json.dumps(EXTENSIONS)} (the sandbox)")
 
 
+# Each kind of question's check, given the question and every raw answer; it returns the answer typed.
+CHECKS: dict[str, Callable[[Question, dict[str, Any]], Any]] = {
+    "text": lambda q, raw: check_text(q.key, raw[q.key], max_length=q.max_length or 0),
+    "slug": lambda q, raw: check_slug(raw[q.key], raw["project_name"]),
+    "module_path": lambda q, raw: check_module_path(raw[q.key]),
+    "go_version": lambda q, raw: check_go_version(raw[q.key]),
+    "port": lambda q, raw: check_port(raw[q.key]),
+    "boolean": lambda q, raw: check_bool(q.key, raw[q.key]),
+    "choice": lambda q, raw: check_choice(q.key, raw[q.key], tuple(q.default)),
+    "owner": lambda q, raw: check_owner(raw[q.key]),
+    "release": lambda q, raw: check_template_version(raw[q.key]),
+}
+
+
+class Answers(Mapping[str, Any]):
+    """The checked answers by question key, typed by their checks; read as attributes too (answers.database)."""
+
+    _values: dict[str, Any]
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        """Keep a copy of values; nothing changes it afterwards."""
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getitem__(self, key: str) -> Any:
+        """The answer to the question key."""
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        """The question keys, in QUESTIONS order."""
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        """How many answers there are."""
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        """The answer to the question key, as an attribute."""
+        try:
+            return self.__dict__["_values"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: object) -> None:
+        """Refuse: checked answers are never changed."""
+        raise AttributeError(f"answers are read-only: {key}")
+
+    @property
+    def go_minor(self) -> int:
+        """N of the Go line 1.N (what go_version's check returns)."""
+        return int(self._values["go_version"])
+
+
 def check_derived(raw: dict[str, Any], answers: Answers) -> None:
     """Refuse derived answers (__x) passed directly: each must be what the public answer gives."""
     for public in BOOLEAN_KEYS:
         question = f"__{public}"
-        if raw.get(question) != str(getattr(answers, public)):
+        if raw.get(question) != str(answers[public]):
             allowed = f"no value of its own (it is derived from {public}): leave it out"
             raise InvalidAnswer(question, raw.get(question), allowed)
 
 
 def check_go_minimums(raw: dict[str, Any], answers: Answers) -> None:
     """Refuse a Go line older than what a chosen option's dependencies need."""
-    for option, minimum in GO_MINIMUM_FOR_OPTION.items():
-        if option_on(option, getattr(answers, option)) and answers.go_minor < minimum.minor:
-            on = OPTION_ON.get(option, "on")
-            allowed = f"1.{minimum.minor} or newer when {option} is {on} ({minimum.reason})"
+    for key, question in OPTIONS.items():
+        minimum = question.option.go_minimum if question.option else None
+        if minimum and question.is_on(answers[key]) and answers.go_minor < minimum.minor:
+            on = "on" if question.kind == "boolean" else question.option.on
+            allowed = f"1.{minimum.minor} or newer when {key} is {on} ({minimum.reason})"
             raise InvalidAnswer("go_version", raw["go_version"], allowed)
 
 
@@ -693,25 +766,8 @@ def check_database_needs(raw: dict[str, Any], answers: Answers) -> None:
 
 
 def check_answers(raw: dict[str, Any]) -> Answers:
-    """Check every answer and the combinations between them."""
-    for question, limit in TEXT_LIMITS.items():
-        check_text(question, raw[question], max_length=limit or 0)
-    answers = Answers(
-        project_slug=check_slug(raw["project_slug"], raw["project_name"]),
-        module_path=check_module_path(raw["module_path"]),
-        go_minor=check_go_version(raw["go_version"]),
-        port=check_port(raw["port"]),
-        https_client=check_bool("https_client", raw["https_client"]),
-        vendor_dependencies=check_bool("vendor_dependencies", raw["vendor_dependencies"]),
-        prometheus_metrics=check_bool("prometheus_metrics", raw["prometheus_metrics"]),
-        opentelemetry=check_bool("opentelemetry", raw["opentelemetry"]),
-        database=check_choice("database", raw["database"], DATABASES),
-        owner=check_owner(raw["owner"]),
-        lifecycle=check_choice("lifecycle", raw["lifecycle"], LIFECYCLES),
-        ci=check_choice("ci", raw["ci"], CI_SYSTEMS),
-        kubernetes=check_bool("kubernetes", raw["kubernetes"]),
-    )
-    check_template_version(raw["version"])
+    """Check every answer, in the order of QUESTIONS, then the combinations between them."""
+    answers = Answers({question.key: CHECKS[question.kind](question, raw) for question in QUESTIONS})
     check_go_minimums(raw, answers)
     check_database_needs(raw, answers)
     return answers

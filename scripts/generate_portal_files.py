@@ -126,14 +126,19 @@ def form_field(rules: ModuleType, question: Any) -> dict[str, Any]:
         fields["maximum"] = rules.MAX_PORT
     elif kind == "boolean":
         fields |= {"type": "boolean", "default": question.default}
-        minimum = rules.GO_MINIMUM_FOR_OPTION.get(question.key)
-        if minimum:
-            fields["ui:help"] = f"Needs Go 1.{minimum.minor} or newer."
     elif kind == "owner":
         fields |= {"type": "string", "default": question.default, "pattern": rules.OWNER_PATTERN}
     elif kind == "choice":
         fields |= {"type": "string", "default": question.default[0], "enum": list(question.default)}
+    minimum = go_minimum(question)
+    if minimum:
+        fields["ui:help"] = f"Needs Go 1.{minimum.minor} or newer."  # a ui:help of the question's own replaces it
     return fields | question.form
+
+
+def go_minimum(question: Any) -> Any:
+    """The oldest Go an option's dependencies accept, or None."""
+    return question.option.go_minimum if question.option else None
 
 
 def page_rules(rules: ModuleType, keys: list[str]) -> list[dict[str, Any]]:
@@ -146,11 +151,12 @@ def page_rules(rules: ModuleType, keys: list[str]) -> list[dict[str, Any]]:
                 "then": {"properties": {"project_name": {"pattern": rules.NAME_FOR_SLUG_PATTERN}}},
             }
         )
-    for option, minimum in rules.GO_MINIMUM_FOR_OPTION.items():
-        if option in keys and "go_version" in keys:
+    for option, question in rules.OPTIONS.items():
+        minimum = go_minimum(question)
+        if minimum and option in keys and "go_version" in keys:
             conditions.append(
                 {
-                    "if": {"properties": {option: {"const": rules.OPTION_ON.get(option, True)}}, "required": [option]},
+                    "if": {"properties": {option: {"const": question.option.on}}, "required": [option]},
                     "then": {"properties": {"go_version": {"pattern": rules.go_line_pattern(minimum.minor)}}},
                 }
             )
@@ -274,7 +280,7 @@ def question_table(rules: ModuleType) -> str:
     rows = ["| Key | Default | Allowed |", "| --- | --- | --- |"]
     for question in rules.QUESTIONS:
         allowed = question.allowed
-        minimum = rules.GO_MINIMUM_FOR_OPTION.get(question.key)
+        minimum = go_minimum(question)
         if minimum:
             allowed += f"; needs `go_version` >= 1.{minimum.minor}"
         rows.append(f"| `{question.key}` | {question.readme_default} | {allowed} |")

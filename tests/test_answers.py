@@ -619,7 +619,7 @@ def test_form_refuses_a_name_whose_derived_slug_breaks() -> None:
 )
 def test_form_asks_the_go_an_option_needs(pre_gen: ModuleType, option: str, on: Any, off: Any) -> None:
     """The form refuses a Go line older than the option's minimum when the option is on, as the hook does."""
-    minimum = pre_gen.rules.GO_MINIMUM_FOR_OPTION[option].minor
+    minimum = pre_gen.rules.OPTIONS[option].option.go_minimum.minor
     older, enough = f"1.{minimum - 1}", f"1.{minimum}"
     assert not page_verdict("Go and container image", {option: on, "go_version": older})
     assert page_verdict("Go and container image", {option: on, "go_version": enough})

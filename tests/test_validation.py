@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from harness.answers import COMBINATION, EDGE, ONE_LINE_ERROR, SLUG, cases
-from harness.project import GO_VERSION, TEMPLATE_DIR
+from harness.answers import COMBINATION, EDGE, ONE_LINE_ERROR, SLUG, VALID_BASE, cases
+from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR
 from harness.template import template_copy_with
 
 INVALID_CASES = [pytest.param(case.question, case.value, id=case.id) for case in cases(ONE_LINE_ERROR)]
@@ -32,6 +34,34 @@ def files_left_behind(tmp_path: Path) -> list[str]:
 def error_lines(text: str) -> list[str]:
     """The lines a hook printed as errors."""
     return [line for line in text.splitlines() if line.startswith("error: ")]
+
+
+def option_pairs(combination: dict[str, Any]) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
+    """Every pair of (option, value) in a combination."""
+    return set(itertools.combinations(combination.items(), 2))
+
+
+def test_combinations_meet_every_pair_the_rules_allow(pre_gen: ModuleType) -> None:
+    """The baked combinations (defaults first) pass the hook; every pair of option values it allows meets in one."""
+    options = pre_gen.rules.OPTIONS
+
+    def accepted(combination: dict[str, Any]) -> bool:
+        try:
+            pre_gen.check_answers({**VALID_BASE, **combination})
+        except pre_gen.InvalidAnswer:
+            return False
+        return True
+
+    every = [
+        dict(zip(options, values, strict=True)) for values in itertools.product(*(q.values for q in options.values()))
+    ]
+    allowed = set().union(*(option_pairs(c) for c in every if accepted(c)))
+    covered = set().union(*map(option_pairs, COMBINATIONS))
+    assert all(list(c) == list(options) and accepted(c) for c in COMBINATIONS)
+    assert COMBINATIONS[0] == {key: question.values[0] for key, question in options.items()} == every[0]
+    assert allowed - covered == set()
+    assert (("https_client", False), ("database", "postgres")) in option_pairs(every[-1]) - allowed  # control
+    assert len(COMBINATIONS) < len(every) // 2
 
 
 @pytest.mark.parametrize(("question", "value"), INVALID_CASES)
