@@ -7,6 +7,7 @@ Nothing here is a list of expected pins: whatever the files pin is found.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,19 @@ def go_pins(project: Path) -> list[Pin]:
     return pins
 
 
+def npm_pins(project: Path) -> list[Pin]:
+    """The dependencies of each package.json under tools/ (the Node tools options pin, with a lock file)."""
+    pins = []
+    for path in sorted((project / "tools").glob("**/package.json")):
+        if "node_modules" in path.relative_to(project).parts:
+            continue
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        relative = str(path.relative_to(project))
+        for name, version in sorted(manifest.get("dependencies", {}).items()):
+            pins.append(Pin(relative, name, version, None, "npm"))
+    return pins
+
+
 def requirements_pins(project: Path) -> list[Pin]:
     """The name==version lines of requirements-ci.txt."""
     path = project / "requirements-ci.txt"
@@ -182,6 +196,7 @@ def pre_commit_pins(project: Path) -> list[Pin]:
 def project_pins(project: Path) -> list[Pin]:
     """Every pin of the project, from every file that pins versions."""
     pins = dockerfile_pins(project) + compose_pins(project) + go_pins(project) + requirements_pins(project)
+    pins += npm_pins(project)
     pins += pre_commit_pins(project)
     if (project / ".github").exists():
         pins += workflow_pins(project)

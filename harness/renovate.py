@@ -33,6 +33,7 @@ class Extracted:
     value: str
     digest: str | None
     dep_type: str | None
+    enabled: bool = True  # false: extracted but left alone (gomod's indirect modules, unless a tool's)
 
 
 def install() -> Path:
@@ -95,6 +96,7 @@ def dependencies(package_files: dict[str, list[dict[str, Any]]]) -> list[Extract
                         value=str(dep.get("currentValue", "")),
                         digest=dep.get("currentDigest"),
                         dep_type=dep.get("depType"),
+                        enabled=dep.get("enabled", True) is not False,
                     )
                 )
     return found

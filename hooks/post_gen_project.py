@@ -24,21 +24,6 @@ NO_CA_BUNDLE_TEST = (
     f"  - name: no CA bundle (the service makes no HTTPS calls)\n    path: {CA_BUNDLE}\n    shouldExist: false\n"
 )
 
-# Directories whose files all have conditional names (CI, Kubernetes, the database). Cookiecutter
-# skips a file whose name renders empty but still creates its directory, so an unchosen option
-# leaves these empty; deepest first, so that a parent left empty goes too.
-OPTIONAL_DIRECTORIES = (
-    ".github/workflows",
-    ".github/postgres",
-    ".github",
-    "deploy/kubernetes",
-    "deploy",
-    "internal/db",
-    "internal",
-    "migrations",
-    "tools/sqlc",
-)
-
 
 class HookError(RuntimeError):
     """A step that failed in a way the user can fix."""
@@ -89,10 +74,16 @@ def vendor_dependencies(project: Path) -> None:
 
 
 def remove_empty_directories(project: Path) -> None:
-    """Remove the optional directories that unchosen files left empty (portals without hooks keep them)."""
-    for name in OPTIONAL_DIRECTORIES:
-        directory = project / name
-        if directory.is_dir() and not any(directory.iterdir()):
+    """Remove the folders that unchosen files left empty (portals without hooks keep them).
+
+    Cookiecutter skips a file whose name renders empty but still creates its folder, so an unchosen
+    option (CI, Kubernetes, the database, an option's tools/<name> module) leaves folders empty. The
+    skeleton has no folder meant to be empty (git keeps none): every empty one goes, deepest first, so
+    that a parent left empty goes too, and an option's folders need no list here.
+    """
+    folders = sorted((path for path in project.rglob("*") if path.is_dir() and not path.is_symlink()), reverse=True)
+    for directory in folders:
+        if ".git" not in directory.relative_to(project).parts and not any(directory.iterdir()):
             directory.rmdir()
 
 

@@ -136,6 +136,11 @@ def renders(backstage: Backstage, tmp_path_factory: pytest.TempPathFactory) -> d
     return {name: (fetched[name], check) for name, check in zip(fetched, checks, strict=True)}
 
 
+def catalog_entities(slug: str, answers: dict[str, Any]) -> list[str]:
+    """The entities catalog-info.yaml registers: the Component, then the API it provides with the OpenAPI option."""
+    return [f"component:default/{slug}"] + ([f"api:default/{slug}"] if answers.get("api") == "openapi" else [])
+
+
 def combination_with(**chosen: bool) -> dict[str, bool]:
     """The first of the covered combinations that has the chosen options."""
     return next(c for c in COMBINATIONS if all(c[key] == value for key, value in chosen.items()))
@@ -174,9 +179,9 @@ def test_action_render_image_test_expects_what_the_dockerfile_copies(
 def test_action_render_catalog_info_passes_backstage_validators(
     renders: dict[str, tuple[Fetched, Any]], combination: dict[str, bool]
 ) -> None:
-    """The generated catalog-info.yaml is a Component that the catalog's policies and validator accept."""
+    """The generated catalog-info.yaml is a Component (and with the OpenAPI option an API) that the catalog accepts."""
     _, check = renders[answers_id(combination)]
-    assert check == [f"component:default/{SLUG}"]
+    assert check == catalog_entities(SLUG, combination)
 
 
 # --- Images of projects the action made -------------------------------------------------------------
@@ -243,8 +248,25 @@ def test_catalog_info_of_odd_answers_passes_backstage_validators(
 ) -> None:
     """Whatever accepted answers fill it with, catalog-info.yaml stays a Component the catalog accepts."""
     project = bake(**answers)
-    slug = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))["metadata"]["name"]
-    assert backstage.run(validate_job(project / "catalog-info.yaml")) == [f"component:default/{slug}"]
+    component, *_ = yaml.safe_load_all((project / "catalog-info.yaml").read_text(encoding="utf-8"))
+    slug = component["metadata"]["name"]
+    assert backstage.run(validate_job(project / "catalog-info.yaml")) == catalog_entities(slug, answers)
+
+
+def test_openapi_catalog_info_registers_the_api_the_component_provides(backstage: Backstage, bake: Bake) -> None:
+    """With the OpenAPI option, catalog-info.yaml holds the Component and the API it provides; both are accepted.
+
+    The API's definition is the spec the project holds; it shares the Component's lifecycle and owner.
+    """
+    project = bake(api="openapi")
+    component, api = yaml.safe_load_all((project / "catalog-info.yaml").read_text(encoding="utf-8"))
+    assert backstage.run(validate_job(project / "catalog-info.yaml")) == catalog_entities(SLUG, {"api": "openapi"})
+    assert component["spec"]["providesApis"] == [api["metadata"]["name"]]
+    assert api["spec"]["type"] == "openapi"
+    for field in ("lifecycle", "owner"):
+        assert api["spec"][field] == component["spec"][field], field
+    assert api["spec"]["definition"] == {"$text": "./api/openapi.yaml"}
+    assert (project / "api" / "openapi.yaml").is_file()
 
 
 def without(path: str) -> Any:
@@ -279,6 +301,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     "template-without-steps": ("template", without("spec.steps"), "required property 'steps'"),
     "template-bad-name": ("template", setting("metadata.name", "go scratch service"), '"metadata.name" is not valid'),
     "template-type-not-text": ("template", setting("spec.type", 42), "/spec/type must be string"),
+    "api-without-definition": ("api", without("spec.definition"), "required property 'definition'"),
 }
 
 
@@ -287,8 +310,9 @@ def test_backstage_validators_refuse_a_broken_copy(
     backstage: Backstage, bake: Bake, tmp_path: Path, entity: str, change: Any, says: str
 ) -> None:
     """The validators are not blind: a copy with a missing or malformed field is refused, naming it."""
-    source = TEMPLATE_YAML if entity == "template" else bake() / "catalog-info.yaml"
-    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    source = TEMPLATE_YAML if entity == "template" else bake(api="openapi") / "catalog-info.yaml"
+    documents = list(yaml.safe_load_all(source.read_text(encoding="utf-8")))
+    document = documents[-1] if entity == "api" else documents[0]
     change(document)
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

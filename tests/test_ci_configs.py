@@ -338,9 +338,36 @@ def test_dependabot_updates_modules_images_actions_tools_and_pip(github_project:
     check_schema("vendor.dependabot", path)
     updates = load(path)["updates"]
     ecosystems = sorted(update["package-ecosystem"] for update in updates)
-    assert ecosystems == ["docker", "github-actions", "gomod", "gomod", "pip"]
+    assert ecosystems == ["docker", "github-actions", "gomod", "gomod", "npm", "pip"]
     tools = [update for update in updates if update.get("directories")]
-    assert [update["directories"] for update in tools] == [["/tools", "/tools/golangci-lint"]]
+    # Globs: a tools/<name> module or Node tool that an option brings is read without an edit here.
+    assert [update["directories"] for update in tools] == [["/tools", "/tools/*"]] * 2
+    assert [update.get("allow") for update in tools] == [[{"dependency-type": "all"}], None]
+
+
+def test_lint_jobs_see_the_base_branch_and_the_release_tags(github_project: Path, gitlab_project: Path) -> None:
+    """The lint jobs check out the whole history and tags; every other job keeps the shallow default.
+
+    A LINT_STEPS step may compare files with the base branch or the last release; no credentials are kept.
+    """
+    for job, job_steps in ((name, steps(github_project, name)) for name in workflow(github_project)["jobs"]):
+        checkout = [step for step in job_steps if step.get("uses", "").startswith("actions/checkout@")]
+        for step in checkout:
+            assert step["with"]["persist-credentials"] is False, job
+            assert ("fetch-depth" in step["with"]) == (job in {"lint"}), job
+    (lint_checkout,) = [s for s in steps(github_project, "lint") if s.get("uses", "").startswith("actions/checkout@")]
+    assert lint_checkout["with"]["fetch-depth"] == 0
+    config = pipeline(gitlab_project)
+    assert config["lint"]["variables"]["GIT_DEPTH"] == "0"
+    assert config["lint"]["script"] == ["make lint"]
+
+
+def test_pre_commit_lint_hook_runs_for_what_lint_checks(bake: Bake) -> None:
+    """The make lint hook runs for Go, YAML (a spec), JSON and makefile changes, not for Go files alone."""
+    hooks = load(bake() / ".pre-commit-config.yaml")["repos"][0]["hooks"]
+    (lint,) = [hook for hook in hooks if hook["id"] == "lint"]
+    assert lint["types_or"] == ["go", "yaml", "json", "makefile"]
+    assert "types" not in lint
 
 
 # --- GitLab CI ------------------------------------------------------------------------------

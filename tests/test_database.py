@@ -143,7 +143,7 @@ def test_make_help_lists_migrate_and_generate(postgres_project: Path) -> None:
     """`make help` lists the database targets with what they do."""
     output = run(["make", "help"], cwd=postgres_project)
     assert "  migrate       Apply the embedded migrations to DATABASE_URL" in output
-    assert "  generate      Rewrite internal/db from queries.sql" in output
+    assert "  generate      Run the code generators (the //go:generate directives): sqlc rewrites internal/db" in output
 
 
 def test_make_migrate_applies_the_migrations(postgres_project: Path, postgres_server: PostgresServer) -> None:

