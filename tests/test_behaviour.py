@@ -49,9 +49,9 @@ BALANCER_REACTION = SHUTDOWN_DELAY / 2
 
 # The route a user might add that panics; added to the real route table for one build only.
 PANIC_ROUTE = (
-    '\tmux.Handle("GET /panic", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))\n'
+    '\t\t"GET /panic": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),\n'
 )
-ROUTES_ANCHOR = '\tmux.Handle("GET /{$}", handleRoot(logger))\n'
+ROUTES_ANCHOR = '\t\t"GET /{$}": handleRoot(logger),\n'
 
 
 # --- Fixtures ---------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_every_combination_has_the_files_it_chose(combination: tuple[dict[str, A
     assert (project / "go.sum").exists() == (metrics or tracing or postgres)
     dependencies = metrics or tracing or postgres
     assert (project / "vendor" / "modules.txt").exists() == (dependencies and answers["vendor_dependencies"])
-    assert ('"GET /metrics"' in (project / "routes.go").read_text()) == metrics
+    assert ("addMetrics(&d, cfg.MetricsPort)" in (project / "main.go").read_text()) == metrics
     assert ("otelhttp" in (project / "go.mod").read_text()) == tracing
     assert ("github.com/jackc/pgx/v5" in (project / "go.mod").read_text()) == postgres
 

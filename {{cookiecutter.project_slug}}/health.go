@@ -11,21 +11,23 @@ import (
 	"time"
 )
 
+// readyCheckTimeout bounds each readiness check of /readyz, under the
+// probes' own timeout.
+const readyCheckTimeout = time.Second
+
 // health tracks whether the service should still receive new traffic.
 type health struct {
 	shuttingDown atomic.Bool
-{%- if cookiecutter.database == "postgres" %}
-	// database, when set, must answer a ping for /readyz to answer 200.
-	database pinger
-{%- endif %}
+	// checks must all pass for /readyz to answer 200: what the service
+	// cannot serve without (a database, say), each option adding its own.
+	checks []readinessCheck
 }
-{%- if cookiecutter.database == "postgres" %}
 
-// pinger is what readiness needs of the database pool.
-type pinger interface {
-	Ping(ctx context.Context) error
+// readinessCheck is one dependency /readyz asks about.
+type readinessCheck struct {
+	name  string                          // in the log and the body: "database unavailable"
+	check func(ctx context.Context) error // nil when the dependency answers
 }
-{%- endif %}
 
 // startShutdown makes /readyz fail from now on.
 func (h *health) startShutdown() { h.shuttingDown.Store(true) }
@@ -41,46 +43,39 @@ func handleLivez(logger *slog.Logger) http.Handler {
 		respond(w, r, logger, http.StatusOK, status{Status: "ok"})
 	})
 }
-{%- if cookiecutter.database == "postgres" %}
 
-// handleReadyz answers 200 while the database answers a ping within
-// readyPingTimeout, and 503 otherwise, so that no traffic reaches an
+// handleReadyz answers 200 while every readiness check passes within
+// readyCheckTimeout, and 503 otherwise, so that no traffic reaches an
 // instance that cannot serve it; the pod is not restarted (that is /livez's
-// job), it comes back as soon as the database does. From the start of
+// job), it comes back as soon as what it needs does. From the start of
 // shutdown it answers 503, so that load balancers stop sending new requests
 // while in-flight ones finish.
-{%- else %}
-
-// handleReadyz answers 200 until shutdown begins, then 503 so that load
-// balancers stop sending new requests while in-flight ones finish.
-{%- endif %}
 func handleReadyz(logger *slog.Logger, h *health) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code, body := http.StatusOK, status{Status: "ok"}
 		if h.shuttingDown.Load() {
 			code, body = http.StatusServiceUnavailable, status{Status: "shutting down"}
-{%- if cookiecutter.database == "postgres" %}
-		} else if err := h.pingDatabase(r.Context()); err != nil {
-			logger.WarnContext(r.Context(), "database not ready", "err", redact(err.Error()))
-			code, body = http.StatusServiceUnavailable, status{Status: "database unavailable"}
-{%- endif %}
+		} else if name, err := h.firstFailure(r.Context()); err != nil {
+			logger.WarnContext(r.Context(), "not ready", "check", name, "err", err)
+			code, body = http.StatusServiceUnavailable, status{Status: name + " unavailable"}
 		}
 		respond(w, r, logger, code, body)
 	})
 }
-{%- if cookiecutter.database == "postgres" %}
 
-// pingDatabase asks the database for an answer within readyPingTimeout; with
-// no database set it answers nil.
-func (h *health) pingDatabase(ctx context.Context) error {
-	if h.database == nil {
-		return nil
+// firstFailure runs the checks in order and returns the name and error of
+// the first that fails, each given readyCheckTimeout.
+func (h *health) firstFailure(ctx context.Context) (string, error) {
+	for _, c := range h.checks {
+		checkCtx, cancel := context.WithTimeout(ctx, readyCheckTimeout)
+		err := c.check(checkCtx)
+		cancel()
+		if err != nil {
+			return c.name, err
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
-	defer cancel()
-	return h.database.Ping(ctx)
+	return "", nil
 }
-{%- endif %}
 
 // probe asks the service listening on localhost:port for /livez and returns
 // an error unless it answers 200. It backs the -healthcheck flag, so that a

@@ -16,10 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-{%- if cookiecutter.database == "postgres" %}
-
-	"{{ cookiecutter.module_path }}/internal/db"
-{%- endif %}
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -70,6 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return probe(ctx, cfg.Port)
 	}
 	logger := newLogger(stdout, cfg.LogLevel)
+	d := newDeps(logger)
+	// Each option adds to d in a block of its own: routes, middleware,
+	// readiness checks, listeners and what to close at shutdown.
 {%- if cookiecutter.database == "postgres" %}
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("%w: DATABASE_URL is not set: want a PostgreSQL URL such as %s", errConfig, databaseURLExample)
@@ -77,40 +76,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *migrateOnly {
 		return migrate(ctx, cfg.DatabaseURL, logger)
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, logger)
-	if err != nil {
-		return err
-	}
-	defer pool.Close() // after serve: in-flight requests have finished their queries
-{%- endif %}
-{%- if cookiecutter.__opentelemetry == "True" %}
-	tracer, flushTraces, err := newTracing(ctx, getenv, logger)
-	if err != nil {
+	if err := addDatabase(ctx, &d, cfg.DatabaseURL); err != nil {
 		return err
 	}
 {%- endif %}
-	d := deps{logger: logger, health: &health{}}
-{%- if cookiecutter.database == "postgres" %}
-	d.health.database = pool
-	d.queries = db.New(pool)
-{%- endif %}
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-	d.metrics = newMetrics()
-{%- endif %}
 {%- if cookiecutter.__opentelemetry == "True" %}
-	d.tracer = tracer
-{%- endif %}
-	listeners := []listener{
-		{name: "http", port: cfg.Port, handler: newServer(d)},
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-		{name: "metrics", port: cfg.MetricsPort, handler: newAdminServer(logger, d.metrics)},
-{%- endif %}
+	if err := addTracing(ctx, &d, getenv); err != nil {
+		return err
 	}
-{%- if cookiecutter.__opentelemetry == "True" %}
-	return serve(ctx, cfg, logger, d.health, listeners, flushTraces)
-{%- else %}
-	return serve(ctx, cfg, logger, d.health, listeners)
 {%- endif %}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	addMetrics(&d, cfg.MetricsPort)
+{%- endif %}
+	return serve(ctx, cfg, d)
 }
 
 // exitCode maps an error from run to the process exit code: 2 for bad

@@ -3,32 +3,22 @@ package main
 import (
 	"log/slog"
 	"net/http"
-{%- if cookiecutter.database == "postgres" %}
-
-	"{{ cookiecutter.module_path }}/internal/db"
-{%- endif %}
 )
 
-// addRoutes registers every route of the service: this is the whole API.
-{%- if cookiecutter.database == "postgres" %}
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, health *health, queries *db.Queries) {
-{%- else %}
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, health *health) {
-{%- endif %}
-	mux.Handle("GET /{$}", handleRoot(logger))
-	mux.Handle("GET /livez", handleLivez(logger))
-	mux.Handle("GET /readyz", handleReadyz(logger, health))
-{%- if cookiecutter.database == "postgres" %}
-	// The notes example (notes.go): delete these two lines with it.
-	mux.Handle("POST /notes", handleCreateNote(logger, queries))
-	mux.Handle("GET /notes/{id}", handleGetNote(logger, queries))
-{%- endif %}
+// newRoutes returns the service's own API, before the options add theirs in
+// run (main.go): ServeMux patterns and their handlers.
+func newRoutes(logger *slog.Logger) map[string]http.Handler {
+	return map[string]http.Handler{
+		"GET /{$}": handleRoot(logger),
+	}
 }
-{%- if cookiecutter.__prometheus_metrics == "True" %}
 
-// addAdminRoutes registers the routes of the admin listener (METRICS_PORT),
-// which the service's clients never reach.
-func addAdminRoutes(mux *http.ServeMux, metrics *metrics) {
-	mux.Handle("GET /metrics", metrics.handler())
+// addRoutes registers every route of the service's port: the probes, which
+// answer the same whatever the options, then the API in d.routes.
+func addRoutes(mux *http.ServeMux, d deps) {
+	mux.Handle("GET /livez", handleLivez(d.logger))
+	mux.Handle("GET /readyz", handleReadyz(d.logger, d.health))
+	for pattern, handler := range d.routes {
+		mux.Handle(pattern, handler)
+	}
 }
-{%- endif %}

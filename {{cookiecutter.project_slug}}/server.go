@@ -13,66 +13,52 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-{%- if cookiecutter.__opentelemetry == "True" %}
-
-	"go.opentelemetry.io/otel/trace"
-{%- endif %}
-{%- if cookiecutter.database == "postgres" %}
-
-	"{{ cookiecutter.module_path }}/internal/db"
-{%- endif %}
 )
 
-// deps is what the service's handlers are built from: the logger, the
-// health state, and whatever the project's options add.
+// deps is what the service is made of. run (main.go) creates it, then each
+// option the project was made with adds to it in one block of its own: the
+// routes it serves, the middleware around them, the readiness checks, the
+// ports it listens on besides the service's, and what to close at shutdown.
 type deps struct {
 	logger *slog.Logger
 	health *health
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-
-	metrics *metrics // counts the requests of the service's port
-{%- endif %}
-{%- if cookiecutter.__opentelemetry == "True" %}
-
-	tracer trace.TracerProvider // starts a span per request
-{%- endif %}
+	// routes is the service's API, by ServeMux pattern: newRoutes (routes.go)
+	// starts it, options add to it or replace what they serve instead. The
+	// probes are not in it: addRoutes serves them whatever the options.
+	routes map[string]http.Handler
+	// middleware wraps every route of the service's port; the first added
+	// is the outermost.
+	middleware []func(http.Handler) http.Handler
+	// listeners are the ports served besides the service's own (cfg.Port).
+	listeners []listener
+	// closers run once every server has stopped, the last added first,
+	// within what is left of cfg.ShutdownTimeout.
+	closers []func(context.Context) error
 {%- if cookiecutter.database == "postgres" %}
 
-	queries *db.Queries // the notes example's queries, on the database pool
+	notes noteStore // the notes example's queries, on the database pool
 {%- endif %}
 }
 
-// newServer builds the service's HTTP handler: every route, wrapped in the
-// middleware that all requests go through.
+// newDeps returns the service before any option adds to it.
+func newDeps(logger *slog.Logger) deps {
+	return deps{logger: logger, health: &health{}, routes: newRoutes(logger)}
+}
+
+// newServer builds the handler of the service's port: every route, wrapped
+// in the middleware that all requests go through, then in the options'.
 func newServer(d deps) http.Handler {
 	mux := http.NewServeMux()
-{%- if cookiecutter.database == "postgres" %}
-	addRoutes(mux, d.logger, d.health, d.queries)
-{%- else %}
-	addRoutes(mux, d.logger, d.health)
-{%- endif %}
+	addRoutes(mux, d)
 	var handler http.Handler = mux
 	handler = limitRequestBodies(handler)
 	handler = recoverPanics(d.logger, handler)
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-	handler = d.metrics.instrument(handler)
-{%- endif %}
 	handler = logRequests(d.logger, handler)
-{%- if cookiecutter.__opentelemetry == "True" %}
-	handler = traceRequests(d.tracer, handler) // outermost, so the request's log line carries its span
-{%- endif %}
+	for i := len(d.middleware) - 1; i >= 0; i-- {
+		handler = d.middleware[i](handler)
+	}
 	return handler
 }
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-
-// newAdminServer builds the handler of the admin listener, which only
-// Prometheus (or whoever can reach the pod) calls: it serves /metrics.
-func newAdminServer(logger *slog.Logger, metrics *metrics) http.Handler {
-	mux := http.NewServeMux()
-	addAdminRoutes(mux, metrics)
-	return logRequests(logger, recoverPanics(logger, mux))
-}
-{%- endif %}
 
 // newLogger returns a JSON logger writing to w at the given minimum level.
 // Each line is written to w when it is logged, in one Write call: none waits
@@ -123,21 +109,20 @@ type listener struct {
 	handler http.Handler
 }
 
-// serve serves every listener until ctx is cancelled or SIGINT or SIGTERM
-// arrives. It then marks the service not ready, keeps serving for
-// cfg.ShutdownDelay (closing each connection after its answer), stops
-// accepting connections and waits up to cfg.ShutdownTimeout for in-flight
-// requests before it returns. The flush
-// functions run last, within what is left of that timeout; their errors are
-// logged, not returned: telemetry that cannot be delivered does not make a
-// clean shutdown fail.
-func serve(
-	ctx context.Context, cfg config, logger *slog.Logger, health *health, listeners []listener,
-	flush ...func(context.Context) error,
-) error {
+// serve serves the service's port (cfg.Port) and every listener in d until
+// ctx is cancelled or SIGINT or SIGTERM arrives. It then marks the service
+// not ready, keeps serving for cfg.ShutdownDelay (closing each connection
+// after its answer), stops accepting connections and waits up to
+// cfg.ShutdownTimeout for in-flight requests before it returns. d's closers
+// run last, within what is left of that timeout; their errors are logged,
+// not returned: telemetry that cannot be delivered does not make a clean
+// shutdown fail.
+func serve(ctx context.Context, cfg config, d deps) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
+	logger := d.logger
+	service := listener{name: "http", port: cfg.Port, handler: newServer(d)}
+	listeners := append([]listener{service}, d.listeners...)
 	// Listen on every port before serving so that a busy port fails at startup.
 	var lc net.ListenConfig
 	sockets := make([]net.Listener, 0, len(listeners))
@@ -155,7 +140,7 @@ func serve(
 	servers := make([]*http.Server, len(listeners))
 	served := make(chan error, len(listeners))
 	for i, l := range listeners {
-		servers[i] = newHTTPServer(closeWhenShuttingDown(l.handler, health), logger)
+		servers[i] = newHTTPServer(closeWhenShuttingDown(l.handler, d.health), logger)
 		go func() { served <- servers[i].Serve(sockets[i]) }()
 		logger.Info("listening", "listener", l.name, "addr", sockets[i].Addr().String(), "version", version)
 	}
@@ -171,7 +156,7 @@ func serve(
 	}
 	stop() // From here on, a second signal ends the process at once.
 
-	health.startShutdown()
+	d.health.startShutdown()
 	logger.Info("shutting down", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	time.Sleep(cfg.ShutdownDelay)
 
@@ -188,9 +173,9 @@ func serve(
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
 	}
-	for _, f := range flush {
-		if err := f(shutdownCtx); err != nil {
-			logger.Error("flush telemetry", "err", err)
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		if err := d.closers[i](shutdownCtx); err != nil {
+			logger.Error("close at shutdown", "err", err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -19,15 +19,18 @@ import (
 {%- endif %}
 )
 
-// testServer returns newServer with the dependencies the project has;
-// tracing (if any) goes nowhere.
+// testServer returns newServer with the middleware the project's options
+// add; tracing (if any) goes nowhere, metrics (if any) are not served.
 func testServer(logger *slog.Logger, h *health) http.Handler {
-	d := deps{logger: logger, health: h}
-{%- if cookiecutter.__prometheus_metrics == "True" %}
-	d.metrics = newMetrics()
-{%- endif %}
+	d := newDeps(logger)
+	d.health = h
 {%- if cookiecutter.__opentelemetry == "True" %}
-	d.tracer = noop.NewTracerProvider()
+	d.middleware = append(d.middleware, func(next http.Handler) http.Handler {
+		return traceRequests(noop.NewTracerProvider(), next)
+	})
+{%- endif %}
+{%- if cookiecutter.__prometheus_metrics == "True" %}
+	addMetrics(&d, 0)
 {%- endif %}
 	return newServer(d)
 }
@@ -276,11 +279,9 @@ func TestServeCompletesInFlightRequestOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	logger := newLogger(io.Discard, slog.LevelInfo)
-	listeners := []listener{
-		{name: "http", port: cfg.Port, handler: slow},
-	}
-	go func() { served <- serve(ctx, cfg, logger, &health{}, listeners) }()
+	d := newDeps(newLogger(io.Discard, slog.LevelInfo))
+	d.routes = map[string]http.Handler{"/": slow}
+	go func() { served <- serve(ctx, cfg, d) }()
 
 	url := "http://127.0.0.1:" + strconv.Itoa(cfg.Port) + "/"
 	answered := make(chan int, 1)
