@@ -57,11 +57,14 @@ class Machine:
 
 
 @dataclass(frozen=True)
-class TracingCost:
-    """Bytes without and with the opentelemetry option: (default service, traced service)."""
+class OptionCost:
+    """What one option costs: bytes without and with it, and its server's key in Results.servers."""
 
+    option: str  # the answer that turns it on, e.g. opentelemetry=yes
+    server: str
     binary: tuple[int, int]
     image: tuple[int, int]
+    measured: str  # what the "with" server does per request, in a sentence
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Results:
     recipes: list[Recipe]
     sizes: Sizes
     servers: dict[str, Server]
-    tracing: TracingCost
+    options: list[OptionCost]
     shutdowns: list[Shutdown]
     wrk_seconds: float
     kubernetes: KubeFigures | None = None  # with --kubernetes only
@@ -402,28 +405,26 @@ def log_line_cost(servers: dict[str, Server]) -> list[str]:
     ]
 
 
-def tracing_section(tracing: TracingCost, servers: dict[str, Server]) -> list[str]:
-    """Tabulate what the opentelemetry option costs: bytes, and CPU per request at 100% sampling."""
-    service, otel = servers["service"], servers["otel"]
-    cpu = (service.med("cpu_us_per_request"), otel.med("cpu_us_per_request"))
-    rps = (service.med("rps"), otel.med("rps"))
+def option_section(cost: OptionCost, servers: dict[str, Server]) -> list[str]:
+    """Tabulate what one option costs: bytes, and CPU per request of GET /."""
+    service, with_option = servers["service"], servers[cost.server]
+    cpu = (service.med("cpu_us_per_request"), with_option.med("cpu_us_per_request"))
+    rps = (service.med("rps"), with_option.med("rps"))
 
     def row(name: str, without: float, with_it: float, unit: Callable[[float], str]) -> list[str]:
         return [name, unit(without), unit(with_it), times(ratio(with_it, without))]
 
     return [
-        "## The cost of the opentelemetry option",
+        f"## The cost of `{cost.option}`",
         "",
-        "The default service against the same service generated with `opentelemetry=yes`, in the runs above: "
-        "every request sampled (`OTEL_TRACES_SAMPLER=always_on`) and its span sent over OTLP/HTTP to a real "
-        "OpenTelemetry Collector on loopback (built from the module proxy, OTLP receiver, nop exporter), "
-        "whose own CPU is not counted.",
+        f"The default service against the same service generated with `{cost.option}`, in the runs above: "
+        f"{cost.measured}",
         "",
         *table(
             ["", "Without", "With", "With / without"],
             [
-                row("Binary (MB)", *tracing.binary, mb),
-                row("Image (MB)", *tracing.image, mb),
+                row("Binary (MB)", *cost.binary, mb),
+                row("Image (MB)", *cost.image, mb),
                 row("GET / CPU per request (µs)", *cpu, lambda value: f"{value:.1f}"),
                 row("GET / requests/s", *rps, lambda value: f"{value:,.0f}"),
             ],
@@ -576,7 +577,7 @@ def markdown(results: Results) -> str:
         *size_section(results.sizes),
         *build_section(results.recipes),
         *service_section(results.servers, results.wrk_seconds),
-        *tracing_section(results.tracing, results.servers),
+        *(line for cost in results.options for line in option_section(cost, results.servers)),
         *shutdown_section(results.shutdowns),
         *database_section(results.database),
         *kubernetes_section(results.kubernetes),

@@ -26,7 +26,7 @@ from bench.database import measure_database
 from bench.generation import measure_generation
 from bench.images import measure_sizes, newcomer_path, rebuild_warm, seed_recipe
 from bench.kubernetes import DEFAULT_ROUNDS, measure_kubernetes
-from bench.report import Machine, Results, TracingCost, markdown, svg_chart
+from bench.report import Machine, OptionCost, Results, markdown, svg_chart
 from bench.serving import (
     build_servers,
     measure_startup,
@@ -41,6 +41,22 @@ from harness.postgres import INSTALL_HINT
 from harness.postgres import available as postgres_available
 
 DOCS_DIR = REPO_DIR / "docs"
+# The options whose cost the report shows beside the default service: server key, answer, what is measured.
+OPTIONS = (
+    (
+        "otel",
+        "opentelemetry=yes",
+        "every request sampled (`OTEL_TRACES_SAMPLER=always_on`) and its span sent over OTLP/HTTP to a real "
+        "OpenTelemetry Collector on loopback (built from the module proxy, OTLP receiver, nop exporter), "
+        "whose own CPU is not counted.",
+    ),
+    (
+        "api",
+        "api=openapi",
+        "GET / found in the spec by kin-openapi's router, the request validated against it, then answered "
+        "by the strict server that oapi-codegen generated from it.",
+    ),
+)
 
 
 def first_line(command: list[str]) -> str:
@@ -129,23 +145,26 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         sizes = measure_sizes(template, seed, workdir, run_id)
         tags += sizes.tags
 
-        step("service: startup, idle memory, wrk (tracing to a real collector)")
+        step("service: startup, idle memory, wrk (tracing to a real collector; the API option)")
         project = bake(TEMPLATE_DIR, workdir / "service", project_answers())
         traced = bake(TEMPLATE_DIR, workdir / "traced", project_answers(opentelemetry="yes"))
+        contract = bake(TEMPLATE_DIR, workdir / "contract", project_answers(api="openapi"))
         with running_collector(exporter="nop") as collector:
-            servers = build_servers(project, traced, workdir, collector.endpoint)
+            servers = build_servers(project, traced, contract, workdir, collector.endpoint)
             for server in servers.values():
                 measure_startup(server, args.starts)
             measure_throughput(list(servers.values()), args.rounds, args.wrk_seconds)
 
-        step("image size with opentelemetry")
-        traced_tag = f"{run_id}-traced"
-        tags.append(traced_tag)
-        dockercli.build_image(traced, traced_tag, build_args={"GOLANG_IMAGE": ensure_golang_image()})
-        tracing_cost = TracingCost(
-            binary=(servers["service"].binary.stat().st_size, servers["otel"].binary.stat().st_size),
-            image=(sizes.get("template").bytes, dockercli.image_size(traced_tag)),
-        )
+        step("image sizes with opentelemetry and with the API option")
+        options = []
+        for key, option, measured in OPTIONS:
+            tag = f"{run_id}-{key}"
+            tags.append(tag)
+            context = {"otel": traced, "api": contract}[key]
+            dockercli.build_image(context, tag, build_args={"GOLANG_IMAGE": ensure_golang_image()})
+            binary = (servers["service"].binary.stat().st_size, servers[key].binary.stat().st_size)
+            image = (sizes.get("template").bytes, dockercli.image_size(tag))
+            options.append(OptionCost(option, key, binary, image, measured))
 
         step("shutdown under load")
         shutdowns = [shutdown_process(servers["service"].binary), shutdown_container(template.tag)]
@@ -166,7 +185,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> Results:
         recipes=[template, seed],
         sizes=sizes,
         servers=servers,
-        tracing=tracing_cost,
+        options=options,
         shutdowns=shutdowns,
         wrk_seconds=args.wrk_seconds,
         kubernetes=kubernetes,

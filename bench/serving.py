@@ -99,14 +99,15 @@ class Server:
         return median([getattr(run, attribute) for run in self.runs])
 
 
-def build_servers(project: Path, traced: Path, workdir: Path, collector: str) -> dict[str, Server]:
-    """Build the floor and the generated service (also with tracing) on the host.
+def build_servers(project: Path, traced: Path, contract: Path, workdir: Path, collector: str) -> dict[str, Server]:
+    """Build the floor and the generated service (also with tracing, and with the API option) on the host.
 
     collector is the OTLP/HTTP endpoint of a real collector that takes the spans and drops them.
     """
     hello = build_binary(HELLO_DIR, workdir / "hello-server")
     service = build_binary(project, workdir / "service-server")
     otel = build_binary(traced, workdir / "otel-server")
+    api = build_binary(contract, workdir / "api-server")
     tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_TRACES_SAMPLER": "always_on"}
     return {
         "bare": Server("bare", "bare net/http hello-world (floor)", hello, "/"),
@@ -128,6 +129,7 @@ def build_servers(project: Path, traced: Path, workdir: Path, collector: str) ->
             "/readyz",
             env=tracing,
         ),
+        "api": Server("api", "generated service with api=openapi (GET / validated against the spec)", api, "/readyz"),
     }
 
 

@@ -164,6 +164,7 @@ OWNER_PATTERN = whole(
 LIFECYCLES = ("experimental", "production", "deprecated")
 CI_SYSTEMS = ("github", "gitlab", "none")
 DATABASES = ("none", "postgres")  # a choice, so that other engines can follow
+APIS = ("none", "openapi")  # a choice, so that other contracts (protobuf, say) can follow
 # With postgres the CA bundle stays: the hook refuses https_client=false and the form asks for it, in these words.
 POSTGRES_NEEDS_HTTPS = "true when database is postgres (PostgreSQL over TLS needs the CA bundle in the image)"
 TEMPLATE_VERSION_PATTERN = whole(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
@@ -417,6 +418,24 @@ QUESTIONS: tuple[Question, ...] = (
             on="postgres",
             go_minimum=GoMinimum(26, "goose v3.30 needs it"),
             go_modules=("github.com/jackc/pgx/v5 v5.13.0", "github.com/pressly/goose/v3 v3.30.1"),
+        ),
+    ),
+    Question(
+        "api",
+        list(APIS),
+        "API contract (openapi: the server is generated from an OpenAPI description that checks every request)",
+        "API contract",
+        GO,
+        "`none`, `openapi` (`api/openapi.yaml` describes every endpoint; oapi-codegen's strict server is generated "
+        "from it, every request is checked against it, CI lints it and refuses breaking changes, the catalog "
+        "gets a `kind: API`)",
+        f"`{APIS[0]}`",
+        kind="choice",
+        option=Option(
+            "api",
+            on="openapi",
+            go_minimum=GoMinimum(26, "oapi-codegen/runtime v1.9.0 needs it"),
+            go_modules=("github.com/getkin/kin-openapi v0.153.0", "github.com/oapi-codegen/runtime v1.9.0"),
         ),
     ),
     Question(

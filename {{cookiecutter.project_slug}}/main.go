@@ -88,6 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	addMetrics(&d, cfg.MetricsPort)
 {%- endif %}
+{%- if cookiecutter.api == "openapi" %}
+	if err := addAPI(&d); err != nil {
+		return err
+	}
+{%- endif %}
 	return serve(ctx, cfg, d)
 }
 
