@@ -48,9 +48,7 @@ LOAD_BEFORE_SIGTERM = 1.0  # seconds of load before the signal
 BALANCER_REACTION = SHUTDOWN_DELAY / 2
 
 # The route a user might add that panics; added to the real route table for one build only.
-PANIC_ROUTE = (
-    '\t\t"GET /panic": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),\n'
-)
+PANIC_ROUTE = '\t\t"GET /panic": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),\n'
 ROUTES_ANCHOR = '\t\t"GET /{$}": handleRoot(logger),\n'
 
 
