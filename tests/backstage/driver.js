@@ -9,7 +9,8 @@
 //             engine (nunjitsu, set up like the scaffolder's NunjucksWorkflowRunner);
 //   fetch     run the real fetch:cookiecutter action (its handler, through createMockActionContext)
 //             with that input, as a Template registered at baseUrl;
-//   validate  check every entity of a YAML file with the catalog's entity policies and kind validators.
+//   validate  check every entity of a YAML file with the catalog's entity policies and kind validators, after
+//             resolving $text placeholders as the catalog's PlaceholderProcessor does.
 'use strict';
 
 const fs = require('node:fs');
@@ -148,12 +149,26 @@ const validators = lazy(() => {
   };
 });
 
+// The catalog's PlaceholderProcessor runs before the validators: `$text: ./path` becomes the text of the
+// file at that path, relative to the entity's file (an API's spec.definition). Only $text is used here; a
+// missing file fails as the catalog's read would.
+function resolvePlaceholders(value, directory) {
+  if (Array.isArray(value)) return value.map((item) => resolvePlaceholders(item, directory));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0].startsWith('$')) {
+    if (keys[0] !== '$text') throw new Error(`placeholder ${keys[0]} is not resolved by this driver`);
+    return fs.readFileSync(path.resolve(directory, value.$text), 'utf8');
+  }
+  return Object.fromEntries(keys.map((key) => [key, resolvePlaceholders(value[key], directory)]));
+}
+
 async function validate({ file }) {
   const { policies, kinds, stringifyEntityRef } = validators();
   const entities = [];
   for (const document of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
     if (document.errors.length > 0) throw document.errors[0];
-    const entity = await policies.enforce(document.toJSON());
+    const entity = await policies.enforce(resolvePlaceholders(document.toJSON(), path.dirname(file)));
     const checks = await Promise.all(kinds.map((validator) => validator.check(entity)));
     if (!checks.includes(true)) throw new Error(`no validator knows ${entity.apiVersion} ${entity.kind}`);
     entities.push(stringifyEntityRef(entity));
