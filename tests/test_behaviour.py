@@ -329,7 +329,8 @@ def test_panicking_handler_answers_500_and_is_logged(panicking_binary: Path) -> 
         entries = service.logs()
 
     assert reply.status == 500
-    assert reply.body == b"Internal Server Error\n"
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert json.loads(reply.body) == {"type": "about:blank", "title": "Internal Server Error", "status": 500}
     assert after.status == 200
     panics = panic_entries(entries)
     assert len(panics) == 1, f"panic log lines: {panics}"

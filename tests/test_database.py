@@ -7,11 +7,13 @@ is built once and run in the images tier (marker docker).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +22,7 @@ import pytest
 
 from harness import elf
 from harness.answers import NOBODY, SLUG
+from harness.build import build_binary
 from harness.docker import (
     HARDENED,
     build_image,
@@ -33,7 +36,7 @@ from harness.docker import (
     run_container,
     wait_for_log,
 )
-from harness.loopback import answers, free_port
+from harness.loopback import Reply, answers, free_port, request
 from harness.notes import Call, NotesLoad, create_note, read_note
 from harness.postgres import PostgresServer
 from harness.process import running_service
@@ -210,7 +213,7 @@ def test_postgres_project_embeds_time_zones_and_keeps_the_ca_bundle(postgres_pro
 def test_project_without_database_has_none_of_it(bake: Bake) -> None:
     """database=none leaves out every file, dependency and time zone table of the option."""
     project = bake()
-    for name in ("database.go", "migrate.go", "notes.go", "queries.sql", "sqlc.yaml", "migrations", "internal"):
+    for name in ("database.go", "migrate.go", "notes.go", "queries.sql", "sqlc.yaml", "migrations", "internal/db"):
         assert not (project / name).exists(), name
     assert not (project / "tools" / "sqlc").exists()
     assert "time/tzdata" not in run(["go", "list", "-deps", "."], cwd=project).split()
@@ -269,22 +272,56 @@ def test_sigterm_with_queries_in_flight_loses_none(postgres_binary: Path, postgr
     assert int(postgres_server.query("SELECT count(*) FROM notes", database_name(url))) == created
 
 
-def test_notes_answer_the_contract(postgres_binary: Path, postgres_server: PostgresServer) -> None:
-    """POST /notes answers 201 with the note, GET 200 or 404, bad input 400 with a JSON error."""
-    url = migrated_database(postgres_server, postgres_binary)
-    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
-        created = create_note(service.port, "first note")
+@pytest.fixture(scope="module", params=["none", "openapi"], ids=lambda api: f"api={api}")
+def notes_binary(
+    request: pytest.FixtureRequest, cookies_session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The binary of a postgres project with each answer of api: the notes' contract is the same."""
+    if request.param == "none":
+        return request.getfixturevalue("postgres_binary")
+    project = bake_with(cookies_session, {"database": "postgres", "api": request.param})
+    return build_binary(project, tmp_path_factory.mktemp(f"notes-{request.param}") / "service")
+
+
+def assert_problem(reply: Reply, status: int, names: str | None = None) -> None:
+    """The reply is an RFC 9457 problem with the status; its errors name `names` (a parameter or a JSON Pointer)."""
+    assert (reply.status, reply.headers.get("content-type")) == (status, "application/problem+json"), reply.body
+    problem = json.loads(reply.body)
+    assert (problem["type"], problem["status"], problem["title"]) == ("about:blank", status, HTTPStatus(status).phrase)
+    if names is not None:
+        wrong = [(field.get("pointer") or field.get("parameter"), field["detail"]) for field in problem["errors"]]
+        assert any(name == names and detail for name, detail in wrong), problem
+
+
+def post_notes(port: int, body: bytes, content_type: str | None = "application/json") -> Reply:
+    """POST /notes with body, of content_type (None: no Content-Type)."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    return request(port, "/notes", method="POST", headers=headers, body=body)
+
+
+def test_notes_answer_the_contract(notes_binary: Path, postgres_server: PostgresServer) -> None:
+    """POST /notes answers 201 with the note, GET 200; each refusal is a problem (RFC 9457), whatever the api answer."""
+    url = migrated_database(postgres_server, notes_binary)
+    with running_service(notes_binary, env={"DATABASE_URL": url}) as service:
+        port = service.port
+        created = create_note(port, "first note")
         assert created.status == 201
         note: Any = created.json()
         assert note == {"id": note["id"], "text": "first note"}
-        read = read_note(service.port, note["id"])
+        read = read_note(port, note["id"])
         assert (read.status, read.json()) == (200, note)
-        assert read_note(service.port, 10**9).status == 404
-        for text in ("", " ", "x" * 1001):
-            refused = create_note(service.port, text)
-            assert refused.status == 400
-            assert set(refused.json()) == {"error"}  # type: ignore[arg-type]
-        assert create_note(service.port, "x" * 1000).status == 201
+        assert create_note(port, "x" * 1000).status == 201
+        assert_problem(request(port, "/notes/1000000000"), 404)
+        for note_id in ("0", "-1", "x", "99999999999999999999"):
+            assert_problem(request(port, f"/notes/{note_id}"), 400, "id")
+        for text in ("", " ", "x" * 1001, "a\0b"):
+            assert_problem(post_notes(port, json.dumps({"text": text}).encode()), 400, "#/text")
+        for body in (b"", b"{", b"null", b"[]", b'{"text": "a", "extra": 1}', b'{"text": "a"} {}'):
+            assert_problem(post_notes(port, body), 400, "#")
+        assert_problem(post_notes(port, b"{}"), 400, "#/text")
+        assert_problem(post_notes(port, b'{"text": "' + b"a" * (1 << 20) + b'"}'), 413)
+        for content_type in ("text/plain", None):
+            assert_problem(post_notes(port, b'{"text": "a"}', content_type), 415)
 
 
 # --- The image of every postgres combination ---------------------------------------------------

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"{{ cookiecutter.module_path }}/internal/problem"
 )
 
 // serviceName is the name the service reports about itself.
@@ -28,6 +30,14 @@ func handleRoot(logger *slog.Logger) http.Handler {
 // fails: by then the status is sent, so the client cannot be told.
 func respond[T any](w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v T) {
 	if err := encode(w, status, v); err != nil {
+		logger.ErrorContext(r.Context(), "write response", "err", err)
+	}
+}
+
+// writeProblem answers p as problem details (see internal/problem), and
+// logs the error if the write fails.
+func writeProblem(w http.ResponseWriter, r *http.Request, logger *slog.Logger, p problem.Details) {
+	if err := problem.Write(w, p); err != nil {
 		logger.ErrorContext(r.Context(), "write response", "err", err)
 	}
 }

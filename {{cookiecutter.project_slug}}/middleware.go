@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"{{ cookiecutter.module_path }}/internal/problem"
 )
 
 // maxRequestBodyBytes bounds the body a handler can read: reading past it
@@ -45,7 +47,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// recoverPanics turns a panic in a handler into a logged 500 response, so
+// recoverPanics turns a panic in a handler into a logged 500 problem, so
 // one bad request cannot take the service down.
 func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +60,7 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 				panic(v) // net/http's way to abort a response: let the server handle it
 			}
 			logger.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			writeProblem(w, r, logger, problem.New(http.StatusInternalServerError, ""))
 		}()
 		next.ServeHTTP(w, r)
 	})

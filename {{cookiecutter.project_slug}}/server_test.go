@@ -195,9 +195,8 @@ func TestNewServerAnswersAPanicWith500AndKeepsServing(t *testing.T) {
 	srv := httptest.NewServer(testServer(newLogger(logs, slog.LevelInfo), nil))
 	t.Cleanup(srv.Close)
 
-	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusInternalServerError {
-		t.Errorf("GET /readyz with a panicking handler = %d, want %d", code, http.StatusInternalServerError)
-	}
+	r := send(t, newRequest(t, http.MethodGet, srv.URL+"/readyz"))
+	wantProblem(t, "GET /readyz with a panicking handler", r, http.StatusInternalServerError, "")
 	if code, _ := get(t, srv.URL+"/livez"); code != http.StatusOK {
 		t.Errorf("GET /livez after a panic = %d, want %d", code, http.StatusOK)
 	}

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"testing"
+
+	"{{ cookiecutter.module_path }}/internal/problem"
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutines and the test
@@ -90,4 +93,36 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// wantProblem checks that r is a problem (RFC 9457) with status code that
+// names field: a parameter's name or a JSON Pointer ("" for none).
+func wantProblem(t *testing.T, what string, r reply, code int, field string) {
+	t.Helper()
+	if r.code != code || r.header.Get("Content-Type") != problem.ContentType {
+		t.Errorf("%s = %d %s %s, want %d %s", what, r.code, r.header.Get("Content-Type"), r.body, code, problem.ContentType)
+		return
+	}
+	if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options = %q, want nosniff", what, got)
+	}
+	var p problem.Details
+	err := json.Unmarshal([]byte(r.body), &p)
+	if err != nil || p.Type != "about:blank" || p.Status != code || p.Title != http.StatusText(code) {
+		t.Errorf("%s = %s (%v), want a problem of type about:blank with status %d and its title", what, r.body, err, code)
+	}
+	if field != "" && !namesField(p, field) {
+		t.Errorf("%s = %s, want a problem that names %s and says why", what, r.body, field)
+	}
+}
+
+// namesField tells whether p has an error about field, a parameter's name
+// or a JSON Pointer, and says why.
+func namesField(p problem.Details, field string) bool {
+	for _, e := range p.Errors {
+		if e.Detail != "" && (e.Parameter == field || e.Pointer == field) {
+			return true
+		}
+	}
+	return false
 }
