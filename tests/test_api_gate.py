@@ -116,6 +116,30 @@ def additive(project: Path) -> None:
     write_spec(project, document)
 
 
+# The code of the operation `additive` adds, as its developer writes it after `make generate`.
+ADDED_OPERATION = """package main
+
+import (
+	"context"
+
+	"{module}/internal/api"
+)
+
+// AddedByTest answers the operation that the test added to the description.
+func (apiServer) AddedByTest(context.Context, api.AddedByTestRequestObject) (api.AddedByTestResponseObject, error) {{
+	return api.AddedByTest200Response{{}}, nil
+}}
+"""
+
+
+def developed(project: Path) -> None:
+    """The additive change as a developer ships it: the description, `make generate`, the operation's code."""
+    additive(project)
+    make(project, "generate").check()
+    module = (project / "go.mod").read_text(encoding="utf-8").split("\n", 1)[0].removeprefix("module ")
+    (project / "added_by_test.go").write_text(ADDED_OPERATION.format(module=module), encoding="utf-8")
+
+
 def breaking(project: Path) -> str:
     """Remove the spec's first path (error level for oasdiff: api-path-removed-without-deprecation); return it."""
     document = spec(project)
@@ -290,7 +314,7 @@ def test_gate_refuses_a_base_that_is_not_a_ref(api_project: Path, tmp_path: Path
 
 def runner_repository(api_project: Path, tmp_path: Path, remote: str) -> Path:
     """A repository on a feature branch with an additive change; main is in a local origin that `remote` names."""
-    clone, origin = pull_request_repository(api_project, tmp_path, additive)
+    clone, origin = pull_request_repository(api_project, tmp_path, developed)
     git(clone, "remote", "set-url", "origin", remote)  # the runners read the repository's name from it
     git(clone, "config", f"url.{origin}.insteadOf", remote)  # git fetches it from the local origin
     return clone
