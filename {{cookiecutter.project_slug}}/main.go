@@ -66,10 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return probe(ctx, cfg.Port)
 	}
 	logger := newLogger(stdout, cfg.LogLevel)
+	// The service is d: each option of the project adds to it in a block of
+	// its own below (routes, middleware, readiness checks, listeners, what to
+	// close at shutdown).
 	d := newDeps(logger)
-	// Each option adds to d in a block of its own: routes, middleware,
-	// readiness checks, listeners and what to close at shutdown.
 {%- if cookiecutter.database == "postgres" %}
+
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("%w: DATABASE_URL is not set: want a PostgreSQL URL such as %s", errConfig, databaseURLExample)
 	}
@@ -81,18 +83,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 {%- endif %}
 {%- if cookiecutter.__opentelemetry == "True" %}
+
 	if err := addTracing(ctx, &d, getenv); err != nil {
 		return err
 	}
 {%- endif %}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
+
 	addMetrics(&d, cfg.MetricsPort)
 {%- endif %}
 {%- if cookiecutter.api == "openapi" %}
+
 	if err := addAPI(&d); err != nil {
 		return err
 	}
 {%- endif %}
+
 	return serve(ctx, cfg, d)
 }
 
