@@ -53,8 +53,8 @@ OPTIONS = (
     (
         "api",
         "api=openapi",
-        "GET / found in the spec by kin-openapi's router, the request validated against it, then answered "
-        "by the strict server that oapi-codegen generated from it.",
+        "GET / routed to its operation, the request checked against the description (kin-openapi's "
+        "openapi3filter), then answered by the strict server that oapi-codegen generated from it.",
     ),
 )
 
