@@ -1,4 +1,6 @@
-"""Backstage's own code for the portal tests: the fetch:cookiecutter action, its template engine, its validators.
+"""Backstage's own code for the portal tests: the fetch:cookiecutter action, its template engine, the catalog.
+
+The catalog's processing of an entity file: its PlaceholderProcessor, then its entity policies and kind validators.
 
 ``tests/backstage/driver.js`` runs them on the npm packages pinned by ``tests/backstage/package-lock.json``,
 which ``scripts/install-backstage.sh`` installs once per lock file into ``build/backstage/``.
@@ -27,6 +29,9 @@ INSTALL_SCRIPT = TEMPLATE_DIR / "scripts" / "install-backstage.sh"
 GITHUB_REPOSITORY = "https://github.com/org/go-scratch-service"
 GITHUB_TEMPLATE_URL = f"{GITHUB_REPOSITORY}/blob/main/template.yaml"
 REPO_URL = "github.com?owner=acme&repo=billing"  # what Backstage's RepoUrlPicker gives
+# Where catalog:register registers the project's catalog-info.yaml: publish:github's repoContentsUrl for
+# REPO_URL on the Template's default branch, and the Template's catalogInfoPath.
+GITHUB_CATALOG_INFO_URL = "https://github.com/acme/billing/blob/main/catalog-info.yaml"
 
 
 class BackstageRefused(Exception):
@@ -103,9 +108,22 @@ def fetch_job(
     return Job("fetch", request)
 
 
-def validate_job(entity_file: Path) -> Job:
-    """Check every entity in the file as the catalog does; the result lists their references."""
-    return Job("validate", {"file": str(entity_file)})
+def validate_job(entity_file: Path, url: str = GITHUB_CATALOG_INFO_URL) -> Job:
+    """Check every entity in the file, registered at url, as the catalog does; the result lists their references.
+
+    The catalog's PlaceholderProcessor resolves a placeholder (``$text: ./api/openapi.yaml``) against url and
+    reads it through the URL reader, which serves the files beside entity_file in place of the repository.
+    """
+    return Job("validate", {"file": str(entity_file), "url": url})
+
+
+def entities_job(entity_file: Path, url: str = GITHUB_CATALOG_INFO_URL) -> Job:
+    """Process every entity in the file as validate_job does; the result holds the processed entities.
+
+    The result's keys: ``entities`` (each as the catalog stores it, placeholders filled in), ``readUrls``
+    (the URLs read for placeholders) and ``emitted`` (what the processor emitted, e.g. refresh keys).
+    """
+    return Job("entities", {"file": str(entity_file), "url": url})
 
 
 @dataclass(frozen=True)

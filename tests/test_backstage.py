@@ -19,12 +19,14 @@ import yaml
 
 from harness.answers import CATALOG, COOKIECUTTER_JSON, SLUG, cases
 from harness.backstage import (
+    GITHUB_CATALOG_INFO_URL,
     GITHUB_REPOSITORY,
     GITHUB_TEMPLATE_URL,
     TEMPLATE_YAML,
     Backstage,
     BackstageRefused,
     Fetched,
+    entities_job,
     fetch_job,
     form_answers,
     validate_job,
@@ -235,7 +237,7 @@ def test_action_vendoring_project_image_build_says_run_go_mod_vendor(
 
 def test_template_passes_backstage_validators(backstage: Backstage) -> None:
     """template.yaml is a Template that the catalog's policies and the scaffolder's validator accept."""
-    assert backstage.run(validate_job(TEMPLATE_YAML)) == ["template:default/go-scratch-service"]
+    assert backstage.run(validate_job(TEMPLATE_YAML, GITHUB_TEMPLATE_URL)) == ["template:default/go-scratch-service"]
 
 
 # Unusual answers the hook accepts; the catalog must accept what they generate.
@@ -256,17 +258,30 @@ def test_catalog_info_of_odd_answers_passes_backstage_validators(
 def test_openapi_catalog_info_registers_the_api_the_component_provides(backstage: Backstage, bake: Bake) -> None:
     """With the OpenAPI option, catalog-info.yaml holds the Component and the API it provides; both are accepted.
 
-    The API's definition is the spec the project holds; it shares the Component's lifecycle and owner.
+    The API's definition is the spec the project holds: once the catalog's PlaceholderProcessor has read it
+    from the repository, beside catalog-info.yaml, the stored definition is its text. The API shares the
+    Component's lifecycle and owner.
     """
     project = bake(api="openapi")
     component, api = yaml.safe_load_all((project / "catalog-info.yaml").read_text(encoding="utf-8"))
-    assert backstage.run(validate_job(project / "catalog-info.yaml")) == catalog_entities(SLUG, {"api": "openapi"})
+    checked, processed = backstage.run_all(
+        [validate_job(project / "catalog-info.yaml"), entities_job(project / "catalog-info.yaml")]
+    )
+    assert checked == catalog_entities(SLUG, {"api": "openapi"})
     assert component["spec"]["providesApis"] == [api["metadata"]["name"]]
     assert api["spec"]["type"] == "openapi"
     for field in ("lifecycle", "owner"):
         assert api["spec"][field] == component["spec"][field], field
     assert api["spec"]["definition"] == {"$text": "./api/openapi.yaml"}
-    assert (project / "api" / "openapi.yaml").is_file()
+    stored_component, stored_api = processed["entities"]
+    assert stored_api["spec"]["definition"] == (project / "api" / "openapi.yaml").read_text(encoding="utf-8")
+    assert stored_component["spec"] == component["spec"]
+    # Read from the same repository and branch (GitHub's URL resolution makes it a /tree/ URL); the
+    # catalog refreshes the API when that file changes.
+    (spec_url,) = processed["readUrls"]
+    repository = GITHUB_CATALOG_INFO_URL.removesuffix("/blob/main/catalog-info.yaml")
+    assert re.fullmatch(rf"{re.escape(repository)}/(blob|tree)/main/api/openapi\.yaml", spec_url), spec_url
+    assert {"type": "refresh", "key": f"url:{spec_url}"} in processed["emitted"]
 
 
 def without(path: str) -> Any:
@@ -302,6 +317,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     "template-bad-name": ("template", setting("metadata.name", "go scratch service"), '"metadata.name" is not valid'),
     "template-type-not-text": ("template", setting("spec.type", 42), "/spec/type must be string"),
     "api-without-definition": ("api", without("spec.definition"), "required property 'definition'"),
+    "api-definition-missing": ("api", setting("spec.definition", {"$text": "./api/missing.yaml"}), "could not read"),
 }
 
 

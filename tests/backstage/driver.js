@@ -9,8 +9,10 @@
 //             engine (nunjitsu, set up like the scaffolder's NunjucksWorkflowRunner);
 //   fetch     run the real fetch:cookiecutter action (its handler, through createMockActionContext)
 //             with that input, as a Template registered at baseUrl;
-//   validate  check every entity of a YAML file with the catalog's entity policies and kind validators, after
-//             resolving $text placeholders as the catalog's PlaceholderProcessor does.
+//   entities  process every entity of a YAML file, registered in the catalog at a URL, as the catalog does:
+//             its PlaceholderProcessor (a $text, $json or $yaml placeholder becomes the data of the file it
+//             names, read through the URL reader), then its entity policies and kind validators;
+//   validate  the same, answered with the entities' references.
 'use strict';
 
 const fs = require('node:fs');
@@ -149,34 +151,84 @@ const validators = lazy(() => {
   };
 });
 
-// The catalog's PlaceholderProcessor runs before the validators: `$text: ./path` becomes the text of the
-// file at that path, relative to the entity's file (an API's spec.definition). Only $text is used here; a
-// missing file fails as the catalog's read would.
-function resolvePlaceholders(value, directory) {
-  if (Array.isArray(value)) return value.map((item) => resolvePlaceholders(item, directory));
-  if (value === null || typeof value !== 'object') return value;
-  const keys = Object.keys(value);
-  if (keys.length === 1 && keys[0].startsWith('$')) {
-    if (keys[0] !== '$text') throw new Error(`placeholder ${keys[0]} is not resolved by this driver`);
-    return fs.readFileSync(path.resolve(directory, value.$text), 'utf8');
+// The catalog's PlaceholderProcessor with its default resolvers, as the catalog's builder sets it up. The
+// package exports the processor but not the resolvers: both come from the processor's own module.
+const placeholders = lazy(() => {
+  const root = path.dirname(require.resolve('@backstage/plugin-catalog-backend/package.json'));
+  const { PlaceholderProcessor, jsonPlaceholderResolver, yamlPlaceholderResolver, textPlaceholderResolver } = require(
+    path.join(root, 'dist', 'processors', 'PlaceholderProcessor.cjs.js'),
+  );
+  if (PlaceholderProcessor !== require('@backstage/plugin-catalog-backend').PlaceholderProcessor) {
+    throw new Error('the PlaceholderProcessor module is not the one the package exports');
   }
-  return Object.fromEntries(keys.map((key) => [key, resolvePlaceholders(value[key], directory)]));
+  return {
+    PlaceholderProcessor,
+    resolvers: { json: jsonPlaceholderResolver, yaml: yamlPlaceholderResolver, text: textPlaceholderResolver },
+  };
+});
+
+// Stands in for the catalog's GitHub URL reader (GitHub is out of reach here): a URL asked for becomes the
+// raw file URL that reader fetches (Backstage's getGithubFileFetchUrl, no token), and the files below the
+// folder of `url` are served from the folder of `file`. It records which URLs were asked for.
+function localFileReader({ file, url }, readUrls) {
+  const { getGithubFileFetchUrl } = require('@backstage/integration');
+  const { resolveSafeChildPath } = require('@backstage/backend-plugin-api');
+  const fetchUrl = (asked) => {
+    const github = integrations().github.byUrl(asked);
+    if (!github) throw new Error(`no GitHub integration for ${asked}`);
+    return getGithubFileFetchUrl(asked, github.config, {});
+  };
+  const servedUrl = new URL('.', fetchUrl(url)).href;
+  return {
+    async readUrl(asked) {
+      readUrls.push(asked);
+      const fetched = fetchUrl(asked);
+      if (!fetched.startsWith(servedUrl)) throw new Error(`no file served at ${asked}`);
+      const source = resolveSafeChildPath(path.dirname(file), decodeURIComponent(fetched.slice(servedUrl.length)));
+      const data = fs.readFileSync(source);
+      return { buffer: async () => data };
+    },
+    async readTree(asked) {
+      throw new Error(`readTree is not served: ${asked}`);
+    },
+    async search(asked) {
+      throw new Error(`search is not served: ${asked}`);
+    },
+  };
 }
 
-async function validate({ file }) {
-  const { policies, kinds, stringifyEntityRef } = validators();
+// The catalog's processing of each entity of `file`, registered at `url` (a url location, as
+// catalog:register makes): pre-processing by the PlaceholderProcessor, then the policies, then the
+// kind validators.
+async function processEntities({ file, url }) {
+  const { policies, kinds } = validators();
+  const { PlaceholderProcessor, resolvers } = placeholders();
+  const readUrls = [];
+  const processor = new PlaceholderProcessor({
+    resolvers,
+    reader: localFileReader({ file, url }, readUrls),
+    integrations: integrations(),
+  });
+  const location = { type: 'url', target: url };
+  const emitted = [];
   const entities = [];
   for (const document of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
     if (document.errors.length > 0) throw document.errors[0];
-    const entity = await policies.enforce(resolvePlaceholders(document.toJSON(), path.dirname(file)));
+    const processed = await processor.preProcessEntity(document.toJSON(), location, (r) => emitted.push(r), location);
+    const entity = await policies.enforce(processed);
     const checks = await Promise.all(kinds.map((validator) => validator.check(entity)));
     if (!checks.includes(true)) throw new Error(`no validator knows ${entity.apiVersion} ${entity.kind}`);
-    entities.push(stringifyEntityRef(entity));
+    entities.push(entity);
   }
-  return entities;
+  return { entities, readUrls, emitted };
 }
 
-const commands = { values: stepInput, fetch: fetchCookiecutter, validate };
+async function validate(request) {
+  const { stringifyEntityRef } = validators();
+  return (await processEntities(request)).entities.map((entity) => stringifyEntityRef(entity));
+}
+
+const commands = { values: stepInput, fetch: fetchCookiecutter, entities: processEntities, validate };
 
 async function runJob({ command, request }) {
   if (!commands[command]) throw new Error(`unknown command ${command}: ${Object.keys(commands).join(', ')}`);
