@@ -80,7 +80,7 @@ def test_go_mod_is_tidy(combination: tuple[dict[str, Any], Path]) -> None:
 
 
 def test_go_modules_are_what_the_script_writes() -> None:
-    """The template's go.mod branches and go.sum are exactly what scripts/go-modules.py writes from its pins."""
+    """The template's go.mod requirements and go.sum are exactly what scripts/go-modules.py writes from the rules."""
     run([sys.executable, "scripts/go-modules.py", "--check"], cwd=TEMPLATE_DIR)
 
 
