@@ -211,6 +211,19 @@ def test_service_and_budget_select_the_pods(project: Path) -> None:
     assert budget["spec"]["maxUnavailable"] < deployment["spec"]["replicas"]
 
 
+def test_replicas_spread_across_nodes_and_zones(project: Path) -> None:
+    """The pods spread across nodes and zones where there are several, and still run where there are not."""
+    deployment = manifest(project, "deployment.yaml")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    constraints = {c["topologyKey"]: c for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]}
+    assert sorted(constraints) == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    for constraint in constraints.values():
+        assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"  # a single-node cluster still runs every replica
+        assert constraint["maxSkew"] == 1
+        assert constraint["labelSelector"] == {"matchLabels": selector}
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]  # each ReplicaSet's pods on their own
+
+
 def test_namespace_enforces_the_restricted_profile(project: Path) -> None:
     """The namespace enforces, audits and warns about the restricted Pod Security Standard."""
     namespace = manifest(project, "namespace.yaml")

@@ -183,6 +183,8 @@ func TestRunServesMetricsOnTheAdminPortOnly(t *testing.T) {
 	if code := statusCode(t, svc.baseURL+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("GET /metrics on PORT = %d, want %d", code, http.StatusNotFound)
 	}
+	wantProblem(t, "GET /nope on METRICS_PORT", send(t, newRequest(t, http.MethodGet, svc.metricsURL+"/nope")),
+		http.StatusNotFound, "")
 }
 {%- endif %}
 

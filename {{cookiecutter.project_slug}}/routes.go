@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"net/http"
+
+	"{{ cookiecutter.module_path }}/internal/problem"
 )
 
 // newRoutes returns the service's own API, before the options add theirs in
@@ -21,4 +23,51 @@ func addRoutes(mux *http.ServeMux, d deps) {
 	for pattern, handler := range d.routes {
 		mux.Handle(pattern, handler)
 	}
+}
+
+// answerUnroutedWithProblems serves mux, except that when no route takes a
+// request, what ServeMux answers (404 for a path it does not serve, 405 for
+// a method the path does not take, with the Allow header that lists those it
+// does) is a problem, as every other error of the service is. ServeMux's
+// other answers to such a request (a redirect to the cleaned path) pass.
+func answerUnroutedWithProblems(logger *slog.Logger, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			w = &unroutedWriter{ResponseWriter: w, request: r, logger: logger}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// unroutedWriter writes a problem instead of the 404 or 405 that ServeMux
+// writes as plain text, and drops that text.
+type unroutedWriter struct {
+	http.ResponseWriter
+	request  *http.Request
+	logger   *slog.Logger
+	replaced bool // a problem was written: drop what ServeMux writes
+}
+
+// WriteHeader writes the problem of a 404 or 405, or passes code on.
+func (w *unroutedWriter) WriteHeader(code int) {
+	var detail string
+	switch code {
+	case http.StatusNotFound:
+		detail = "Nothing is served at this path."
+	case http.StatusMethodNotAllowed:
+		detail = "This path does not take this method: Allow lists those it takes."
+	default:
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.replaced = true
+	writeProblem(w.ResponseWriter, w.request, w.logger, problem.New(code, detail))
+}
+
+// Write drops ServeMux's text once a problem was written in its place.
+func (w *unroutedWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }

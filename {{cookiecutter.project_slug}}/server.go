@@ -45,12 +45,13 @@ func newDeps(logger *slog.Logger) deps {
 	return deps{logger: logger, health: &health{}, routes: newRoutes(logger)}
 }
 
-// newServer builds the handler of the service's port: every route, wrapped
-// in the middleware that all requests go through, then in the options'.
+// newServer builds the handler of the service's port: every route (a
+// request that none takes gets a problem too), wrapped in the middleware
+// that all requests go through, then in the options'.
 func newServer(d deps) http.Handler {
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
-	var handler http.Handler = mux
+	handler := answerUnroutedWithProblems(d.logger, mux)
 	handler = limitRequestBodies(handler)
 	handler = recoverPanics(d.logger, handler)
 	handler = logRequests(d.logger, handler)

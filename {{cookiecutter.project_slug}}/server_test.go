@@ -77,6 +77,24 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+func TestRequestsNoRouteTakesGetAProblem(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := newTestServer(t)
+	wantProblem(t, "GET /nope", send(t, newRequest(t, http.MethodGet, srv.URL+"/nope")), http.StatusNotFound, "")
+	r := send(t, newRequest(t, http.MethodDelete, srv.URL+"/"))
+	wantProblem(t, "DELETE /", r, http.StatusMethodNotAllowed, "")
+	if got := r.header.Get("Allow"); got != "GET, HEAD" {
+		t.Errorf("DELETE / Allow = %q, want %q", got, "GET, HEAD")
+	}
+	// ServeMux's redirect to the cleaned path is no error: it stays as it is.
+	w := httptest.NewRecorder()
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/x/../nope", nil)
+	testServer(newLogger(io.Discard, slog.LevelInfo), &health{}).ServeHTTP(w, req)
+	if w.Code/100 != 3 || w.Header().Get("Location") != "/nope" {
+		t.Errorf("GET /x/../nope = %d to %q, want a redirect to /nope", w.Code, w.Header().Get("Location"))
+	}
+}
+
 func TestRootReturnsJSONGreeting(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := newTestServer(t)
