@@ -10,7 +10,8 @@
 # builds with a local stand-in of the same contract (harness/golang_image.py), named
 # go-scratch-service/golang-standin:<version>-alpine and passed as the GOLANG_IMAGE build argument:
 # it never takes the official name, so it cannot replace the real image in later builds.
-# The project lands in build/demo/<slug>; the container keeps running until you stop it.
+# The project lands in build/demo/<slug>; the container, its port published on 127.0.0.1 only (not on
+# the machine's other addresses), keeps running until you stop it, and is removed when it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The chooser of the Docker client (shellcheck checks that file on its own).
@@ -65,10 +66,10 @@ say "Building the image $slug:demo (DOCKER_BUILDKIT=1 $docker build)"
 "$docker" build --quiet "${builder[@]}" --tag "$slug:demo" "$project" >/dev/null
 "$docker" image ls "$slug:demo"
 
-say "Running it read-only, as 65534, with no capabilities"
+say "Running it read-only, as 65534, with no capabilities, its port published on 127.0.0.1 only"
 port="$(sed -n 's/^EXPOSE //p' "$project/Dockerfile")"
 "$docker" rm --force "$slug-demo" >/dev/null 2>&1 || true
-"$docker" run --detach --rm --name "$slug-demo" --network host \
+"$docker" run --detach --rm --name "$slug-demo" --publish "127.0.0.1:$port:$port" \
   --read-only --cap-drop ALL --security-opt no-new-privileges \
   --health-start-period 0s --health-interval 1s "$slug:demo" >/dev/null
 for _ in $(seq 60); do
@@ -78,11 +79,11 @@ for _ in $(seq 60); do
 done
 [[ "$health" == healthy ]] || { "$docker" logs "$slug-demo"; echo "container is $health" >&2; exit 1; }
 
-say "Healthy, $((SECONDS - answered))s after the answers. GET http://localhost:$port/"
-curl --silent --show-error "http://localhost:$port/"
+say "Healthy, $((SECONDS - answered))s after the answers. GET http://127.0.0.1:$port/"
+curl --silent --show-error "http://127.0.0.1:$port/"
 cat <<EOT
 
 Project: $project    (cd there and run: make help)
 Logs:    docker logs -f $slug-demo
-Stop:    docker stop $slug-demo     (SIGTERM: graceful shutdown, exit 0)
+Stop:    docker stop $slug-demo     (SIGTERM: graceful shutdown, exit 0; --rm then removes the container)
 EOT

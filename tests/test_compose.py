@@ -14,7 +14,9 @@ no container, volume or network behind.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +26,10 @@ import pytest
 import yaml
 
 from harness.compose import Compose
-from harness.docker import container_inspect, docker, image_inspect, remove_images
+from harness.docker import container_inspect, docker, docker_client, image_inspect, remove_images
 from harness.loopback import free_port, request
 from harness.project import Bake, bake_with
-from harness.tools import run
+from harness.tools import require_tool, run
 
 T = TypeVar("T")
 
@@ -211,3 +213,61 @@ def test_down_leaves_nothing(compose: Compose) -> None:
     assert compose.leftovers()  # the check below can see what up made
     compose.down()
     assert compose.leftovers() == {}
+
+
+# --- make up and make down: the database alone, for make dev ---------------------------------------
+
+
+@live
+def test_make_up_starts_the_database_env_example_names_and_make_down_stops_it(
+    bake: Bake, compose_config: Path, postgres_image: str
+) -> None:
+    """`make up` leaves PostgreSQL alone healthy, `make migrate` reaches it through .env, `make down` stops it.
+
+    The port moves through .env, which compose reads for POSTGRES_PORT and make for DATABASE_URL.
+    """
+    project = bake(database="postgres")
+    postgres_port = free_port()
+    example = (project / ".env.example").read_text(encoding="utf-8")
+    assert "DATABASE_URL=postgres://app:app@127.0.0.1:5432/app?sslmode=disable\n" in example
+    (project / ".env").write_text(
+        example.replace("@127.0.0.1:5432/", f"@127.0.0.1:{postgres_port}/") + f"POSTGRES_PORT={postgres_port}\n",
+        encoding="utf-8",
+    )
+    name = f"gss-make-up-{uuid.uuid4().hex[:8]}"
+    stack = Compose(project, name, compose_config)
+    env = {
+        **os.environ,
+        "DOCKER": docker_client(),
+        "DOCKER_CONFIG": str(compose_config),
+        "COMPOSE_PROJECT_NAME": name,
+        "POSTGRES_IMAGE": postgres_image,
+    }
+
+    def make(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [require_tool("make"), *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        return result
+
+    try:
+        make("up")
+        (database,) = stack.containers()
+        assert (database["Service"], database["Health"]) == ("postgres", "healthy"), database
+        make("migrate")
+        url = f"postgres://app:{PASSWORD}@127.0.0.1:{postgres_port}/app?sslmode=disable"
+        applied = run(
+            ["psql", "-X", "-tA", "-d", url, "-c", "SELECT to_regclass('public.notes') IS NOT NULL"], cwd=project
+        )
+        assert applied.strip() == "t"
+        make("down")
+        assert stack.leftovers().get("containers") is None, stack.leftovers()
+    finally:
+        stack.down()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,9 @@ var errConfig = errors.New("invalid configuration")
 
 // config is the service configuration, read once from the environment.
 type config struct {
+	// ListenAddress is the IP address every listener binds (LISTEN_ADDRESS):
+	// empty for every interface, 127.0.0.1 or ::1 for this machine only.
+	ListenAddress string
 	// Port is the TCP port to listen on (PORT).
 	Port int
 {%- if cookiecutter.__prometheus_metrics == "True" %}
@@ -64,6 +68,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 {%- endif %}
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: defaultShutdownTimeout,
+	}
+	if v := getenv("LISTEN_ADDRESS"); v != "" {
+		if _, err := netip.ParseAddr(v); err != nil {
+			return config{}, fmt.Errorf(
+				"%w: LISTEN_ADDRESS=%q: want an IP address such as 127.0.0.1 or ::1, or nothing for every interface",
+				errConfig, v)
+		}
+		cfg.ListenAddress = v
 	}
 	if v := getenv("PORT"); v != "" {
 		port, err := parsePort("PORT", v)

@@ -28,6 +28,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigReadsEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
+		"LISTEN_ADDRESS":   "127.0.0.1",
 		"PORT":             "9999",
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 		"METRICS_PORT":     "9998",
@@ -41,6 +42,7 @@ func TestLoadConfigReadsEnvironment(t *testing.T) {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	want := config{
+		ListenAddress:   "127.0.0.1",
 		Port:            9999,
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 		MetricsPort:     9998,

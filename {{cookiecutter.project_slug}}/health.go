@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -77,13 +78,18 @@ func (h *health) firstFailure(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// probe asks the service listening on localhost:port for /livez and returns
-// an error unless it answers 200. It backs the -healthcheck flag, so that a
-// container HEALTHCHECK needs no shell or curl in the image.
-func probe(ctx context.Context, port int) error {
+// probe asks the service listening on address:port for /livez (127.0.0.1
+// when address is empty or every interface's) and returns an error unless it
+// answers 200. It backs the -healthcheck flag, so that a container
+// HEALTHCHECK needs no shell or curl in the image.
+func probe(ctx context.Context, address string, port int) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/livez"
+	host := "127.0.0.1"
+	if ip, err := netip.ParseAddr(address); err == nil && !ip.IsUnspecified() {
+		host = address
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/livez"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)

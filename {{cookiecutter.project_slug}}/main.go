@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if *healthcheck {
-		return probe(ctx, cfg.Port)
+		return probe(ctx, cfg.ListenAddress, cfg.Port)
 	}
 	logger := newLogger(stdout, cfg.LogLevel)
 	// The service is d: each option of the project adds to it in a block of

@@ -308,6 +308,8 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 	tests := []struct {
 		name, key, value string
 	}{
+		{"listen address not an IP address", "LISTEN_ADDRESS", "localhost"},
+		{"listen address with a port", "LISTEN_ADDRESS", "127.0.0.1:8080"},
 		{"port not a number", "PORT", "http"},
 		{"port zero", "PORT", "0"},
 		{"port too large", "PORT", "65536"},

@@ -27,8 +27,9 @@ func quiet(path string) bool {
 }
 
 // logRequests logs one line per request with its method, path, status and
-// duration: at info level, or at debug level for a successful probe or
-// scrape. 5xx answers are always logged.
+// duration_ms (the time to answer, in milliseconds: always a JSON number,
+// with fractions): at info level, or at debug level for a successful probe
+// or scrape. 5xx answers are always logged.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -42,7 +43,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Float64("duration_ms", float64(time.Since(start))/float64(time.Millisecond)),
 		)
 	})
 }

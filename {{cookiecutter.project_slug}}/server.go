@@ -110,7 +110,8 @@ type listener struct {
 	handler http.Handler
 }
 
-// serve serves the service's port (cfg.Port) and every listener in d until
+// serve serves the service's port (cfg.Port) and every listener in d, each
+// on cfg.ListenAddress (every interface when empty), until
 // ctx is cancelled or SIGINT or SIGTERM arrives. It then marks the service
 // not ready, keeps serving for cfg.ShutdownDelay (closing each connection
 // after its answer), stops accepting connections and waits up to
@@ -128,7 +129,7 @@ func serve(ctx context.Context, cfg config, d deps) error {
 	var lc net.ListenConfig
 	sockets := make([]net.Listener, 0, len(listeners))
 	for _, l := range listeners {
-		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("", strconv.Itoa(l.port)))
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(cfg.ListenAddress, strconv.Itoa(l.port)))
 		if err != nil {
 			err = fmt.Errorf("listen on the %s port: %w", l.name, err)
 			for _, open := range sockets {

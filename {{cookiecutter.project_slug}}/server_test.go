@@ -134,10 +134,11 @@ func TestRequestsAreLogged(t *testing.T) {
 	srv, _, logs := newTestServer(t)
 	get(t, srv.URL+"/nope")
 	var entry struct {
-		Msg    string `json:"msg"`
-		Method string `json:"method"`
-		Path   string `json:"path"`
-		Status int    `json:"status"`
+		Msg        string          `json:"msg"`
+		Method     string          `json:"method"`
+		Path       string          `json:"path"`
+		Status     int             `json:"status"`
+		DurationMS json.RawMessage `json:"duration_ms"`
 	}
 	line, _, _ := strings.Cut(logs.String(), "\n")
 	if err := json.Unmarshal([]byte(line), &entry); err != nil {
@@ -146,6 +147,14 @@ func TestRequestsAreLogged(t *testing.T) {
 	if entry.Msg != "request" || entry.Method != http.MethodGet ||
 		entry.Path != "/nope" || entry.Status != http.StatusNotFound {
 		t.Errorf("log entry = %+v, want a request line for GET /nope with status 404", entry)
+	}
+	// duration_ms is a number of milliseconds, never a string or nanoseconds.
+	var ms float64
+	if err := json.Unmarshal(entry.DurationMS, &ms); err != nil || ms < 0 || ms > 60_000 {
+		t.Errorf("duration_ms = %s, want a JSON number of milliseconds (%v)", entry.DurationMS, err)
+	}
+	if strings.Contains(line, `"duration":`) {
+		t.Errorf("log line %q still has duration: want duration_ms only", line)
 	}
 }
 
@@ -336,5 +345,41 @@ func TestServeCompletesInFlightRequestOnShutdown(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("serve returned %v, want nil", err)
+	}
+}
+
+func TestServeListensOnTheListenAddressOnly(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	cfg := config{ListenAddress: "127.0.0.1", Port: freePort(t), ShutdownTimeout: 5 * time.Second}
+	d := newDeps(newLogger(logs, slog.LevelInfo))
+	admin := freePort(t)
+	d.listeners = append(d.listeners, listener{name: "admin", port: admin, handler: http.NotFoundHandler()})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, cfg, d) }()
+
+	want := map[string]string{
+		"http":  "127.0.0.1:" + strconv.Itoa(cfg.Port),
+		"admin": "127.0.0.1:" + strconv.Itoa(admin),
+	}
+	got := map[string]string{}
+	for deadline := time.Now().Add(5 * time.Second); len(got) < len(want) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var entry struct{ Msg, Listener, Addr string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" {
+				got[entry.Listener] = entry.Addr
+			}
+		}
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve returned %v, want nil", err)
+	}
+	for name, addr := range want {
+		if got[name] != addr {
+			t.Errorf("the %s listener is on %q, want %q (LISTEN_ADDRESS for every listener)", name, got[name], addr)
+		}
 	}
 }

@@ -65,6 +65,32 @@ check() {
   done
 }
 
+# load_env FILE exports the variables of FILE, a .env file, when it exists: each line is NAME=VALUE
+# (or export NAME=VALUE), blank, or a # comment. Values are data: taken as written, one pair of
+# surrounding quotes removed, nothing expanded or run. A variable the environment sets already keeps
+# its value, unless ENV_FILE_MAY_SET names it (the Makefile's PORT while it is the default). A line
+# that is none of these stops with its number, never its text (it may hold a password).
+load_env() {
+  local file="$1" line name value number=0
+  [[ -f "$file" ]] || return 0
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    number=$((number + 1))
+    line="${line%$'\r'}"
+    [[ "$line" =~ ^[[:space:]]*(#.*)?$ ]] && continue
+    [[ "$line" =~ ^(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
+      fail "$file, line $number: want NAME=VALUE, a blank line or a # comment"
+    name="${BASH_REMATCH[2]}"
+    value="${BASH_REMATCH[3]}"
+    if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then
+      value="${BASH_REMATCH[1]}"
+    fi
+    if [[ -n "${!name+set}" && " ${ENV_FILE_MAY_SET:-} " != *" $name "* ]]; then
+      continue
+    fi
+    export "$name=$value"
+  done <"$file"
+}
+
 # build_args FLAG PREFIX sets the array args to FLAG PREFIXKEY=VALUE for each word of BUILD_ARGS.
 build_args() {
   local words word

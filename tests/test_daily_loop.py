@@ -1,0 +1,258 @@
+"""The daily loop of a generated project, run for real: make fmt, make cover, make dev, and .env.
+
+`make fmt` rewrites the project's own Go (never vendor/); `make cover` writes coverage.out and prints
+the total, and `make clean` removes it. `make dev` runs air at the release tools/air pins: the service
+answers, an edit of handlers.go is rebuilt and served within a bounded wait, and Ctrl-C (SIGINT to the
+process group) stops air and the service, leaving no process and no build folder behind. `.env` is
+read by build/lib.sh as data (never by make): the environment and make's command line win over it,
+and `.env.example` lists every variable the service reads. (`make up` and `make down`, which need
+Docker, are proven in test_compose.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from harness.answers import SLUG
+from harness.loopback import free_port, listening, request
+from harness.project import Bake
+from harness.tools import require_tool, run
+from harness.waiting import wait_for
+
+pytestmark = [pytest.mark.xdist_group("daily-loop")]
+
+AIR = "github.com/air-verse/air"
+AIR_VERSION = "v1.67.4"
+
+
+def make(project: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600) -> tuple[int, str]:
+    """Run make in the project; return its exit code and output (stdout then stderr)."""
+    result = subprocess.run(
+        [require_tool("make"), *args],
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+# --- make fmt and make cover -----------------------------------------------------------------------
+
+
+def test_fmt_rewrites_the_projects_go_and_never_vendor(bake: Bake) -> None:
+    """`make fmt` gofmt-s the project's files in place and lists them; a vendored file stays as it was."""
+    project = bake(prometheus_metrics=True, vendor_dependencies=True)
+    handlers = project / "handlers.go"
+    handlers.write_text(handlers.read_text(encoding="utf-8").replace("\t", "    ", 3), encoding="utf-8")
+    vendored = project / "vendor" / "github.com" / "prometheus" / "client_golang" / "prometheus" / "counter.go"
+    unformatted = vendored.read_text(encoding="utf-8") + "\nvar   fmtProbe   =   1\n"
+    vendored.write_text(unformatted, encoding="utf-8")
+
+    code, output = make(project, "fmt")
+    assert code == 0, output
+    assert "./handlers.go" in output.splitlines(), output
+    assert not [line for line in output.splitlines() if line.startswith("./vendor/")], output
+    assert run([require_tool("gofmt"), "-l", "handlers.go", "main.go", "internal"], cwd=project).strip() == ""
+    assert vendored.read_text(encoding="utf-8") == unformatted
+
+
+@pytest.mark.slow
+def test_cover_writes_coverage_out_prints_the_total_and_clean_removes_it(bake: Bake) -> None:
+    """`make cover` runs the tests with a coverage profile and ends with the total; `make clean` deletes it."""
+    project = bake()
+    code, output = make(project, "cover")
+    assert code == 0, output
+    last = output.strip().splitlines()[-1]
+    assert re.fullmatch(r"total:\s+\(statements\)\s+\d+(\.\d+)?%", last), last
+    assert (project / "coverage.out").read_text(encoding="utf-8").startswith("mode: ")
+    assert make(project, "clean")[0] == 0
+    assert not (project / "coverage.out").exists()
+
+
+# --- .env ------------------------------------------------------------------------------------------
+
+
+def service_variables(project: Path) -> set[str]:
+    """Every variable the service's Go code reads with getenv("NAME")."""
+    names: set[str] = set()
+    for path in project.glob("*.go"):
+        names |= set(re.findall(r'getenv\("([A-Z_]+)"\)', path.read_text(encoding="utf-8")))
+    return names
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"prometheus_metrics": True, "opentelemetry": True, "database": "postgres", "api": "openapi"},
+    ],
+    ids=["default", "every-option"],
+)
+def test_env_example_lists_every_variable_the_service_reads(bake: Bake, answers: dict[str, object]) -> None:
+    """.env.example sets each variable config.go reads (OTEL_* pointed to with tracing); git and docker ignore .env."""
+    project = bake(**answers)
+    example = (project / ".env.example").read_text(encoding="utf-8")
+    assigned = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
+    read = service_variables(project)
+    assert {"LISTEN_ADDRESS", "PORT", "LOG_LEVEL", "SHUTDOWN_DELAY", "SHUTDOWN_TIMEOUT"} <= read
+    pointed = {name for name in read if name.startswith("OTEL_") and f"{name}=" in example}  # the SDK's, commented
+    assert read <= assigned | pointed, read - assigned - pointed
+    assert ("METRICS_PORT" in assigned) == bool(answers.get("prometheus_metrics"))
+    assert ("DATABASE_URL" in assigned) == (answers.get("database") == "postgres")
+    assert ("OTEL_EXPORTER_OTLP_ENDPOINT" in example) == bool(answers.get("opentelemetry"))
+    assert ".env" in (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    run(["git", "init", "--quiet"], cwd=project)
+    (project / ".env").write_text("PORT=1\n", encoding="utf-8")
+    assert run(["git", "check-ignore", ".env"], cwd=project).strip() == ".env"
+    assert subprocess.run(["git", "check-ignore", "--quiet", ".env.example"], cwd=project, check=False).returncode == 1
+
+
+def load_env(project: Path, env_file: str, environment: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Source the project's build/lib.sh and run load_env on the file, printing what results, as go.sh does."""
+    script = 'source build/lib.sh; load_env .env; printf "%s|%s|%s|%s\\n" "$A" "$B" "$C" "$PORT"'
+    (project / ".env").write_text(env_file, encoding="utf-8")
+    return subprocess.run(
+        ["bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-c", script],
+        cwd=project,
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_env_file_values_are_data_and_the_environment_wins(bake: Bake, tmp_path: Path) -> None:
+    """Values are taken as written (quotes removed, nothing run or expanded); a set variable keeps its value."""
+    project = bake()
+    marker = tmp_path / "ran"
+    env_file = (
+        "# a comment\n\n"
+        f"A=$(touch {marker})`touch {marker}`$HOME\n"
+        "export B='single quoted #1'\n"
+        'C="from the file"\r\n'
+        "PORT=9000\n"
+    )
+    result = load_env(project, env_file, {"C": "from the environment", "PORT": "8080"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"$(touch {marker})`touch {marker}`$HOME|single quoted #1|from the environment|8080\n"
+    assert not marker.exists()
+    # PORT from the Makefile's default (ENV_FILE_MAY_SET) gives way to the file's.
+    result = load_env(project, env_file, {"C": "x", "PORT": "8080", "ENV_FILE_MAY_SET": "PORT"})
+    assert result.stdout.endswith("|x|9000\n"), result.stdout + result.stderr
+
+
+def test_env_file_with_a_bad_line_is_refused_by_its_number_only(bake: Bake) -> None:
+    """A line that is not NAME=VALUE stops with one line naming the file and the line's number, not its text."""
+    project = bake()
+    result = load_env(project, "A=1\nnot a s3cret line\n", {})
+    assert result.returncode == 2
+    assert result.stderr == "error: .env, line 2: want NAME=VALUE, a blank line or a # comment\n"
+
+
+def test_make_run_reads_env_and_its_command_line_wins(bake: Bake, tmp_path: Path) -> None:
+    """`make run` takes PORT from .env over the Makefile's default, checks it as data, and PORT= on the line wins."""
+    project = bake()
+    marker = tmp_path / "ran"
+    (project / ".env").write_text(f"PORT=$(touch {marker})\n", encoding="utf-8")
+    code, output = make(project, "run")
+    assert code == 2, output
+    assert f'error: PORT="$(touch {marker})" is not allowed' in output
+    assert not marker.exists()
+    code, output = make(project, "run", "PORT=none")
+    assert (code, 'error: PORT="none" is not allowed' in output) == (2, True), output
+
+
+# --- make dev --------------------------------------------------------------------------------------
+
+
+def session_processes(session: int) -> list[str]:
+    """The command lines of every process still in the session (make dev's, started with setsid)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session:  # state, ppid, pgrp, session
+            found.append(cmdline.strip())
+    return found
+
+
+def greeting(port: int) -> str | None:
+    """The name GET / answers with, or None while nothing answers."""
+    try:
+        reply = request(port, "/", timeout=2)
+    except OSError:
+        return None
+    return json.loads(reply.body)["name"] if reply.status == 200 else None
+
+
+def test_air_is_pinned_in_a_tool_module_of_its_own(bake: Bake) -> None:
+    """tools/air/go.mod names air in a tool directive at the pinned release, tidy; .air.toml builds into bin/."""
+    project = bake()
+    go_mod = (project / "tools" / "air" / "go.mod").read_text(encoding="utf-8")
+    assert f"tool {AIR}\n" in go_mod
+    assert f"\t{AIR} {AIR_VERSION} // indirect\n" in go_mod
+    run([require_tool("go"), "mod", "tidy", "-diff"], cwd=project / "tools" / "air")
+    air = (project / ".air.toml").read_text(encoding="utf-8")
+    assert 'tmp_dir = "bin/air"' in air
+    assert '"vendor"' in air
+    assert "-X main.version=$VERSION" in air
+
+
+@pytest.mark.slow
+def test_dev_serves_rebuilds_on_an_edit_and_stops_cleanly(bake: Bake) -> None:
+    """`make dev` serves with .env's PORT and LISTEN_ADDRESS, serves an edit of handlers.go, and stops on SIGINT."""
+    project = bake()
+    port = free_port()
+    (project / ".env").write_text(f"LISTEN_ADDRESS=127.0.0.1\nPORT={port}\n", encoding="utf-8")
+    log = project.parent / "make-dev.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [require_tool("make"), "dev"],
+            cwd=project,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        # The first run builds air itself through the module proxy's cache, then the service.
+        assert wait_for(lambda: greeting(port) == SLUG, timeout=300, interval=0.2), log.read_text()
+        listening_lines = [
+            json.loads(line) for line in log.read_text().splitlines() if line.startswith("{") and '"listening"' in line
+        ]
+        assert [entry["addr"] for entry in listening_lines] == [f"127.0.0.1:{port}"]
+
+        handlers = project / "handlers.go"
+        text = handlers.read_text(encoding="utf-8")
+        assert f'const serviceName = "{SLUG}"' in text
+        handlers.write_text(text.replace(f'const serviceName = "{SLUG}"', 'const serviceName = "edited"'), "utf-8")
+        assert wait_for(lambda: greeting(port) == "edited", timeout=120, interval=0.2), log.read_text()
+
+        start = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        assert process.wait(timeout=30) is not None
+        assert time.monotonic() - start < 30
+        assert wait_for(lambda: not session_processes(process.pid), timeout=10), session_processes(process.pid)
+        assert not listening(port)
+        assert not (project / "bin" / "air").exists()
+        stopped = [line for line in log.read_text().splitlines() if '"msg":"stopped"' in line]
+        assert len(stopped) == 2, log.read_text()  # the first build, at the restart, then the second, at SIGINT
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
