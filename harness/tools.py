@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,30 @@ def run(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
     if result.returncode != 0:
         pytest.fail(f"`{' '.join(command)}` exited {result.returncode} in {cwd}:\n{result.stdout}{result.stderr}")
     return result.stdout
+
+
+@dataclass(frozen=True)
+class Make:
+    """One run of make in a generated project."""
+
+    returncode: int
+    output: str  # standard output, then standard error
+    seconds: float
+
+
+def make(project: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 1800) -> Make:
+    """Run make with arguments in the project; return its exit code, output and duration (never fail)."""
+    start = time.monotonic()
+    result = subprocess.run(
+        [require_tool("make"), *args],
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Make(result.returncode, result.stdout + result.stderr, time.monotonic() - start)
 
 
 def require_tool(name: str) -> str:

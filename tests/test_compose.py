@@ -14,9 +14,7 @@ no container, volume or network behind.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from harness.compose import Compose
 from harness.docker import container_inspect, docker, docker_client, image_inspect, remove_images
 from harness.loopback import free_port, request
 from harness.project import Bake, bake_with
-from harness.tools import require_tool, run
+from harness.tools import make, run
 
 T = TypeVar("T")
 
@@ -237,37 +235,27 @@ def test_make_up_starts_the_database_env_example_names_and_make_down_stops_it(
     name = f"gss-make-up-{uuid.uuid4().hex[:8]}"
     stack = Compose(project, name, compose_config)
     env = {
-        **os.environ,
         "DOCKER": docker_client(),
         "DOCKER_CONFIG": str(compose_config),
         "COMPOSE_PROJECT_NAME": name,
         "POSTGRES_IMAGE": postgres_image,
     }
 
-    def make(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [require_tool("make"), *args],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, f"make {' '.join(args)}:\n{result.stdout}{result.stderr}"
-        return result
+    def make_ok(*args: str) -> None:
+        ran = make(project, *args, env=env, timeout=600)
+        assert ran.returncode == 0, f"make {' '.join(args)}:\n{ran.output}"
 
     try:
-        make("up")
+        make_ok("up")
         (database,) = stack.containers()
         assert (database["Service"], database["Health"]) == ("postgres", "healthy"), database
-        make("migrate")
+        make_ok("migrate")
         url = f"postgres://app:{PASSWORD}@127.0.0.1:{postgres_port}/app?sslmode=disable"
         applied = run(
             ["psql", "-X", "-tA", "-d", url, "-c", "SELECT to_regclass('public.notes') IS NOT NULL"], cwd=project
         )
         assert applied.strip() == "t"
-        make("down")
+        make_ok("down")
         assert stack.leftovers().get("containers") is None, stack.leftovers()
     finally:
         stack.down()

@@ -25,27 +25,13 @@ import pytest
 from harness.answers import SLUG
 from harness.loopback import free_port, listening, request
 from harness.project import Bake
-from harness.tools import require_tool, run
+from harness.tools import make, require_tool, run
 from harness.waiting import wait_for
 
 pytestmark = [pytest.mark.xdist_group("daily-loop")]
 
 AIR = "github.com/air-verse/air"
 AIR_VERSION = "v1.67.4"
-
-
-def make(project: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600) -> tuple[int, str]:
-    """Run make in the project; return its exit code and output (stdout then stderr)."""
-    result = subprocess.run(
-        [require_tool("make"), *args],
-        cwd=project,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return result.returncode, result.stdout + result.stderr
 
 
 # --- make fmt and make cover -----------------------------------------------------------------------
@@ -60,7 +46,8 @@ def test_fmt_rewrites_the_projects_go_and_never_vendor(bake: Bake) -> None:
     unformatted = vendored.read_text(encoding="utf-8") + "\nvar   fmtProbe   =   1\n"
     vendored.write_text(unformatted, encoding="utf-8")
 
-    code, output = make(project, "fmt")
+    ran = make(project, "fmt")
+    code, output = ran.returncode, ran.output
     assert code == 0, output
     assert "./handlers.go" in output.splitlines(), output
     assert not [line for line in output.splitlines() if line.startswith("./vendor/")], output
@@ -72,12 +59,13 @@ def test_fmt_rewrites_the_projects_go_and_never_vendor(bake: Bake) -> None:
 def test_cover_writes_coverage_out_prints_the_total_and_clean_removes_it(bake: Bake) -> None:
     """`make cover` runs the tests with a coverage profile and ends with the total; `make clean` deletes it."""
     project = bake()
-    code, output = make(project, "cover")
+    ran = make(project, "cover")
+    code, output = ran.returncode, ran.output
     assert code == 0, output
     last = output.strip().splitlines()[-1]
     assert re.fullmatch(r"total:\s+\(statements\)\s+\d+(\.\d+)?%", last), last
     assert (project / "coverage.out").read_text(encoding="utf-8").startswith("mode: ")
-    assert make(project, "clean")[0] == 0
+    assert make(project, "clean").returncode == 0
     assert not (project / "coverage.out").exists()
 
 
@@ -167,11 +155,13 @@ def test_make_run_reads_env_and_its_command_line_wins(bake: Bake, tmp_path: Path
     project = bake()
     marker = tmp_path / "ran"
     (project / ".env").write_text(f"PORT=$(touch {marker})\n", encoding="utf-8")
-    code, output = make(project, "run")
+    ran = make(project, "run")
+    code, output = ran.returncode, ran.output
     assert code == 2, output
     assert f'error: PORT="$(touch {marker})" is not allowed' in output
     assert not marker.exists()
-    code, output = make(project, "run", "PORT=none")
+    ran = make(project, "run", "PORT=none")
+    code, output = ran.returncode, ran.output
     assert (code, 'error: PORT="none" is not allowed' in output) == (2, True), output
 
 

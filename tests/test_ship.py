@@ -19,7 +19,6 @@ import os
 import re
 import subprocess
 import tarfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from harness.docker import (
 from harness.loopback import answers, free_port, request
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.registry import BuildKit, Registry, running_buildkitd, running_registry
-from harness.tools import require_tool, run
+from harness.tools import Make, make, require_tool, run
 from harness.vulndb import osv_report, vulndb
 from harness.waiting import wait_for
 
@@ -53,30 +52,6 @@ VERSION = "1.0.0"
 PLATFORMS = {"linux/amd64", "linux/arm64"}
 ATTESTATION = "attestation-manifest"  # vnd.docker.reference.type of BuildKit's attestation manifests
 MEASUREMENTS = TEMPLATE_DIR / "build" / "ship-measurements.json"
-
-
-@dataclass(frozen=True)
-class Make:
-    """One run of make in a generated project."""
-
-    returncode: int
-    output: str
-    seconds: float
-
-
-def make(project: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 1800) -> Make:
-    """Run make with arguments in the project; return its exit code, output and duration."""
-    start = time.monotonic()
-    result = subprocess.run(
-        [require_tool("make"), *args],
-        cwd=project,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Make(result.returncode, result.stdout + result.stderr, time.monotonic() - start)
 
 
 def make_ok(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Make:
