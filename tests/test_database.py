@@ -443,7 +443,8 @@ def test_notes_answer_the_contract(notes_binary: Path, postgres_server: Postgres
             assert_problem(request(port, f"/notes/{note_id}"), 400, "id")
         for text in ("", " ", "x" * 1001, "a\0b"):
             assert_problem(post_notes(port, json.dumps({"text": text}).encode()), 400, "#/text")
-        for body in (b"", b"{", b"null", b"[]", b'{"text": "a", "extra": 1}', b'{"text": "a"} {}'):
+        hostile = (b'{"TEXT": "a"}', b'{"text": "a"}]', b'{"text": " ", "text": "b"}', b'{"text": "a", "text": "a"}')
+        for body in (b"", b"{", b"null", b"[]", b'{"text": "a", "extra": 1}', b'{"text": "a"} {}', *hostile):
             assert_problem(post_notes(port, body), 400, "#")
         assert_problem(post_notes(port, b"{}"), 400, "#/text")
         assert_problem(post_notes(port, b'{"text": "' + b"a" * (1 << 20) + b'"}'), 413)
