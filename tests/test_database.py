@@ -91,7 +91,8 @@ def statuses(calls: list[Call]) -> Counter[int | None]:
 
 # DATABASE_URL shapes whose password (always holding SECRET) a naive redaction lets through: an unescaped
 # "@" that pgx splits into the host, spaces, "&", a backslash-escaped space, quotes, bad percent-encoding,
-# a password in the query, and the values pgx refuses outright.
+# a password in the query, a "/" or "?" that ends the host part early (the tail going to the database name
+# or a parameter), the values pgx refuses outright, and sslmodes that do not verify the server.
 REFUSED_DATABASE_URLS = [
     "postgres://app:Tr0ub4dor@3SECRET@db/app",
     "postgres://app:Tr0ub4dor@3SECRET@127.0.0.1:5432/app",
@@ -106,6 +107,10 @@ REFUSED_DATABASE_URLS = [
     "host=db password='SE CRET' port=notaport",
     "host=db password=pa\\ SECRET port=x",
     "host=db@SECRET password=x",
+    "host=db password=SE SECRET port=5432",
+    "postgres://db/app?password=SE&SECRET",
+    "postgres://app:5432/SECRET@db/app",
+    "postgres://app:5432?TimeZone=SECRET@db/app",
     "postgres://app:SECRET@db/app?sslmode=disable",
     "host=db password=SECRET sslmode=require",
     "postgres://app:SECRET@db/app",
