@@ -4,13 +4,14 @@
     python3 scripts/fleet-report.py [--template LOCATION] [--json] REPOSITORY...
     python3 scripts/fleet-report.py --template LOCATION --catalog ENTITIES.json [--json]
 
-A REPOSITORY is a service's git repository: an https:// URL (no credentials) or a local path. Each
-is cloned bare (no working tree, nothing checked out, nothing run) into a temporary folder, and
-read from its default branch (HEAD): `.cruft.json` gives the slug, the `owner` answer, the release
-(`context.cookiecutter.version`) and the template's location. --catalog reads a Backstage catalog
-export instead: the JSON array `GET /api/catalog/entities` returns (or the `items` of
-`/entities/by-query`); every Component whose `backstage.io/source-template` names this template
-gives a row from its name, `spec.owner` and `backstage.io/template-version`.
+A REPOSITORY is a service's git repository: an https:// URL (no credentials) or a local path. The
+tips of its branches are cloned bare (no working tree, nothing checked out, nothing run) into a
+temporary folder, removed afterwards. Its default branch's (HEAD's) `.cruft.json` gives the slug,
+the `owner` answer, the release (`context.cookiecutter.version`) and the template's location.
+--catalog reads a Backstage catalog export instead: the JSON array `GET /api/catalog/entities`
+returns (or the `items` of `/entities/by-query`); every Component whose
+`backstage.io/source-template` names this template gives a row from its name, `spec.owner` and
+`backstage.io/template-version`.
 
 The template's releases are its tags vX.Y.Z (`git ls-remote --tags` of --template, or else of the
 location the repositories name). Per row: `behind` counts the releases newer than the row's;
@@ -205,9 +206,12 @@ def list_releases(template: str) -> list[str]:
 
 
 def clone(repository: str, directory: Path) -> Path:
-    """A bare clone: every branch, no working tree, no hooks, nothing checked out."""
+    """A bare clone of every branch's tip (the history is not needed): no working tree, nothing checked out or run.
+
+    git ignores --depth for a local path, which it links instead of copying.
+    """
     target = directory / "repository.git"
-    git("clone", "--quiet", "--bare", "--", repository, str(target))
+    git("clone", "--quiet", "--bare", "--depth", "1", "--no-single-branch", "--", repository, str(target))
     return target
 
 
