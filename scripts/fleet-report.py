@@ -50,6 +50,7 @@ BRANCH_PREFIX = "template-update/"
 RELEASE_TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 # template.yaml's metadata.name, as Backstage refers to the Template (the skeleton's catalog-info.yaml says the same).
 TEMPLATE_REF = "template:default/go-scratch-service"
+NAMESPACE = re.compile(r"\A[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")  # Backstage's: a DNS label
 SOURCE_TEMPLATE, TEMPLATE_VERSION = "backstage.io/source-template", "backstage.io/template-version"
 # git may reach repositories and the template only over https or as a local path: never ssh, git:// or ext::.
 ONLY_HTTPS_AND_FILES = (
@@ -323,7 +324,8 @@ def catalog_row(number: int, entity: object) -> Row | None:
         return None
     try:
         row.slug = field(metadata, "name", RULES.SLUG, "metadata.name")
-        row.repository = f"component:{row.slug}"
+        namespace = field({"namespace": "default", **metadata}, "namespace", NAMESPACE, "metadata.namespace")
+        row.repository = f"component:{namespace}/{row.slug}"
         row.owner = field(spec if isinstance(spec, dict) else {}, "owner", RULES.OWNER, "spec.owner")
         row.release = field(
             annotations, TEMPLATE_VERSION, RULES.TEMPLATE_VERSION, f"metadata.annotations.{TEMPLATE_VERSION}"

@@ -189,6 +189,7 @@ def test_fleet_report_follows_releases_and_updates(released_template: Path, tmp_
     for project in (alpha, bravo):
         merge_update(project, update(project, V1_2))
     branch = update(charlie, V1_2)
+    assert CHANGELOG_V1_2.splitlines()[-1] in git(charlie, "log", "-1", "--format=%B", branch)  # the pull request's
     assert component(bravo, "main")["metadata"]["annotations"][TEMPLATE_VERSION] == V1_2
 
     after = report(template, "--json", "--template", str(template), *fleet)
@@ -204,6 +205,7 @@ def test_fleet_report_follows_releases_and_updates(released_template: Path, tmp_
 
     # The same fleet as Backstage's catalog holds it: the Components' entries as registered, one of another template.
     entities = [component(project, "main") for project in (alpha, charlie)]
+    entities[1]["metadata"]["namespace"] = "payments"
     other = component(bravo, "main")
     other["metadata"]["annotations"][SOURCE_TEMPLATE] = "template:default/another-template"
     catalog = tmp_path / "entities.json"
@@ -211,9 +213,10 @@ def test_fleet_report_follows_releases_and_updates(released_template: Path, tmp_
     exported = report(template, "--json", "--template", str(template), "--catalog", str(catalog))
     assert exported.returncode == 1, exported.stderr
     found = rows(exported)
-    assert sorted(found) == ["component:alpha", "component:charlie", "entity #3"]
-    assert seen(found["component:alpha"], row(V1_2, 0)) == row(V1_2, 0)
-    assert seen(found["component:charlie"], row(V1, 2)) == row(V1, 2)
+    assert sorted(found) == ["alpha", "charlie", "entity #3"]  # component:default/<name>, by name
+    assert seen(found["alpha"], row(V1_2, 0)) == row(V1_2, 0)
+    in_payments = row(V1, 2, repository="component:payments/charlie")
+    assert seen(found["charlie"], in_payments) == in_payments
     assert found["entity #3"]["error"] == "the entity is not a JSON object"
 
 
