@@ -294,3 +294,15 @@ def merge_update(project: Path, branch: str) -> None:
     git(project, "switch", "--quiet", "main")
     git(project, "merge", "--quiet", "--no-ff", "--no-edit", branch)
     git(project, "push", "--quiet", "origin", "main")
+
+
+def release_repository_at(tmp_path: Path, location: str) -> Path:
+    """The template as a team's fork whose fixed location is the given one (an https URL it is served at), as v1.0.0."""
+    template = template_repository(tmp_path)
+    upstream = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))["_template_location"]
+    old, new = json.dumps(upstream), json.dumps(location)
+    replace_in(template / "cookiecutter.json", f'"_template_location": {old}', f'"_template_location": {new}')
+    replace_in(template / "template.yaml", f"_template_location: {old}", f"_template_location: {new}")
+    replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {old}", f"TEMPLATE_LOCATION = {new}")
+    tag(template, V1)
+    return template

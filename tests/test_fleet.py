@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from harness.backstage import Backstage, fetch_job, form_answers
+from harness.git_https import git_https
 from harness.project import GO_VERSION
 from harness.repositories import (
     V1,
@@ -35,6 +36,7 @@ from harness.repositories import (
     made_by_cli,
     made_by_cruft,
     merge_update,
+    release_repository_at,
     release_v2,
     template_update,
     with_origin,
@@ -241,6 +243,31 @@ def test_backstage_made_service_is_in_the_report(backstage: Backstage, released_
     after = report(released_template, "--json", origin)
     assert after.returncode == 0, after.stderr
     assert seen(rows(after)["echo"], row(V1_1, 0)) == row(V1_1, 0)
+
+
+def test_fleet_report_reads_https_repositories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over https, as a platform team reaches its services and template: tags, branches' tips, the template's URL.
+
+    The template's fixed location is its https URL, so the service's own `make template-update` goes there too.
+    Control: without the server's certificate git refuses the connection, and the report says so in one line.
+    """
+    with git_https(tmp_path, tmp_path) as server:  # every repository under tmp_path, at its path
+        monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))
+        template = release_repository_at(tmp_path, f"{server.url}/template")
+        charlie, _ = service(made_by_cli, template, tmp_path, "charlie")
+        cut_release(template, V1, V1_1, CHANGELOG_V1_1)
+        stuck = update(charlie, V1_1)
+        repository = f"{server.url}/origins/charlie.git"
+        trusted = report(template, "--json", repository)
+        monkeypatch.delenv("GIT_SSL_CAINFO")
+        untrusted = report(template, "--json", "--template", f"{server.url}/template", repository)
+    assert trusted.returncode == 0, trusted.stderr
+    expected = row(V1, 1, stuck, repository=repository, last_update_attempt=tip_date(charlie, stuck))
+    assert seen(rows(trusted)["charlie"], expected) == expected
+    assert (untrusted.returncode, untrusted.stdout) == (2, "")
+    (line,) = untrusted.stderr.splitlines()
+    assert line.startswith(f'error: template="{server.url}/template": git ls-remote failed: '), line
+    assert "certificate" in line, line
 
 
 # --- Controls: untrusted repository content, and arguments ------------------------------------------
