@@ -6,9 +6,11 @@ action), each committed in its own git repository and pushed to a bare `origin`:
 the report reads. One service has an update branch pushed and never merged. The report gives each
 its release, how many releases behind it is and its open update. Then v1.2.0 is cut, every service
 runs `make template-update`, the teams that merge do, and the report moves with them; the catalog
-entries' release annotation moves on the update branches. Controls: a .cruft.json that is hostile or
-garbled is reported in its row (and the code it names never runs), a repository or template that is
-not https or a local path is refused in one line, catalog entities of other templates are left out.
+entries' release annotation moves on the update branches. A catalog export gives the same rows, and
+so does https (git's http-backend behind a loopback TLS server). Controls: a .cruft.json that is
+hostile or garbled is reported in its row (and the code it names never runs), a repository or
+template that is not https or a local path is refused in one line, an untrusted certificate is
+refused, catalog entities of other templates are left out.
 """
 
 from __future__ import annotations
