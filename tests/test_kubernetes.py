@@ -26,6 +26,7 @@ KINDS = ["Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Ser
 DATABASE_MANIFESTS = ("migration-job.yaml", "egress-networkpolicy.yaml")
 DATABASE_KINDS = ["Job", "NetworkPolicy"]
 DATABASE_SECRET = {"name": f"{SLUG}-db-app", "key": "uri"}  # CloudNativePG's Secret of a Cluster named <slug>-db
+DATABASE_CA = f"{SLUG}-db-ca"  # CloudNativePG's Secret of the CA that signs the server certificate: ca.crt, ca.key
 DURATION = re.compile(r"^(\d+)(s|m)$")
 
 
@@ -152,7 +153,7 @@ def test_pod_runs_under_the_restricted_profile(project: Path) -> None:
         assert pod["securityContext"]["runAsGroup"] == NOBODY, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert pod["automountServiceAccountToken"] is False, name
-        assert "volumes" not in pod, name
+        assert all(set(volume) == {"name", "secret"} for volume in pod.get("volumes", [])), name  # Secrets only
         for field in ("hostNetwork", "hostPID", "hostIPC"):
             assert field not in pod, (name, field)
         (only,) = pod["containers"]
@@ -326,3 +327,97 @@ def test_egress_policy_admits_the_database_and_dns(database_project: Path) -> No
     admitted = {(port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"]}
     assert {(5432, "TCP"), (53, "UDP"), (53, "TCP")} <= admitted
     assert all("to" not in rule for rule in policy["egress"])  # the database may live anywhere: narrowed by patch
+
+
+def database_trust_problems(pod: dict[str, Any]) -> list[str]:
+    """What keeps a pod from verifying the database server with the operator's CA, ca.crt only; [] when nothing."""
+    (only,) = pod["containers"]
+    env = {item["name"]: item.get("value") for item in only["env"]}
+    volumes = {
+        volume["name"]: volume
+        for volume in pod.get("volumes", [])
+        if volume.get("secret", {}).get("secretName") == DATABASE_CA
+    }
+    problems = []
+    if env.get("PGSSLMODE") != "verify-full":
+        problems.append(f"PGSSLMODE is {env.get('PGSSLMODE')!r}")
+    if "DATABASE_ALLOW_UNVERIFIED" in env:
+        problems.append("DATABASE_ALLOW_UNVERIFIED is set")
+    if len(volumes) != 1:
+        return [*problems, f"{len(volumes)} volumes of the Secret {DATABASE_CA}"]
+    ((name, volume),) = volumes.items()
+    if volume["secret"].get("items") != [{"key": "ca.crt", "path": "ca.crt"}]:
+        problems.append(f"items {volume['secret'].get('items')!r}, not ca.crt alone")
+    if volume["secret"].get("optional"):
+        problems.append("the CA Secret is optional")
+    if volume["secret"].get("defaultMode", 0o644) & 0o222:
+        problems.append(f"defaultMode {volume['secret']['defaultMode']:o} is writable")
+    mounts = [mount for mount in only.get("volumeMounts", []) if mount["name"] == name]
+    if len(mounts) != 1 or mounts[0].get("readOnly") is not True:
+        return [*problems, f"mounts of the CA volume: {mounts!r}, not one read-only"]
+    if env.get("PGSSLROOTCERT") != f"{mounts[0]['mountPath']}/ca.crt":
+        problems.append(f"PGSSLROOTCERT is {env.get('PGSSLROOTCERT')!r}, not ca.crt in {mounts[0]['mountPath']}")
+    return problems
+
+
+def test_database_server_is_verified_with_the_operators_ca(database_project: Path) -> None:
+    """The service and its migration verify the server (verify-full) with ca.crt of <slug>-db-ca, mounted alone."""
+    for name, pod in pod_templates(database_project).items():
+        assert database_trust_problems(pod) == [], name
+
+
+def drop_items(pod: dict[str, Any]) -> None:
+    del pod["volumes"][0]["secret"]["items"]
+
+
+def prefer_tls(pod: dict[str, Any]) -> None:
+    pod["containers"][0]["env"] = [item for item in pod["containers"][0]["env"] if item["name"] != "PGSSLMODE"]
+
+
+def move_mount(pod: dict[str, Any]) -> None:
+    pod["containers"][0]["volumeMounts"][0]["mountPath"] = "/etc/elsewhere"
+
+
+def writable_mount(pod: dict[str, Any]) -> None:
+    del pod["containers"][0]["volumeMounts"][0]["readOnly"]
+
+
+def allow_unverified(pod: dict[str, Any]) -> None:
+    pod["containers"][0]["env"].append({"name": "DATABASE_ALLOW_UNVERIFIED", "value": "true"})
+
+
+def optional_ca(pod: dict[str, Any]) -> None:
+    pod["volumes"][0]["secret"]["optional"] = True
+
+
+TRUST_BREAKS = {
+    "the whole Secret mounted": (drop_items, "not ca.crt alone"),
+    "no PGSSLMODE": (prefer_tls, "PGSSLMODE is None"),
+    "PGSSLROOTCERT outside the mount": (move_mount, "PGSSLROOTCERT is"),
+    "a writable mount": (writable_mount, "not one read-only"),
+    "DATABASE_ALLOW_UNVERIFIED": (allow_unverified, "DATABASE_ALLOW_UNVERIFIED is set"),
+    "an optional CA": (optional_ca, "optional"),
+}
+
+
+@pytest.mark.parametrize("change", TRUST_BREAKS)
+def test_trust_check_sees_a_broken_pod(database_project: Path, change: str) -> None:
+    """The control: each change that would weaken the verification is named by the check above."""
+    breaks, message = TRUST_BREAKS[change]
+    for name, pod in pod_templates(database_project).items():
+        breaks(pod)
+        assert any(message in problem for problem in database_trust_problems(pod)), (name, change)
+
+
+def test_no_database_means_no_ca(project: Path) -> None:
+    """Without a database the pods mount nothing and set no PGSSL variable; with one, both pods mount the CA."""
+    for name, pod in pod_templates(project).items():
+        (only,) = pod["containers"]
+        variables = {item["name"] for item in only["env"] if item["name"].startswith("PGSSL")}
+        if postgres(project):
+            assert variables == {"PGSSLMODE", "PGSSLROOTCERT"}, name
+            assert [volume["name"] for volume in pod["volumes"]] == ["database-ca"], name
+        else:
+            assert variables == set(), name
+            assert "volumes" not in pod, name
+            assert "volumeMounts" not in only, name
