@@ -28,8 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness.answers import SLUG
 from harness.docker import build_image, remove_images
+from harness.tls import CertificateAuthority, Issued
 from harness.tools import require_tool, run
 from harness.waiting import timed, wait_for
 
@@ -580,20 +583,54 @@ POSTGRES_USER = POSTGRES_DB = "app"
 POSTGRES_PASSWORD = "cluster-test-only"  # a throwaway server that lives as long as the test module
 
 
-def postgres_manifests(image: str) -> list[dict[str, Any]]:
-    """A namespace (restricted), one PostgreSQL pod from the assembled image on an emptyDir, and its Service."""
-    labels = {"app.kubernetes.io/name": POSTGRES_NAME}
-    restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+POSTGRES_TLS = "/etc/postgresql-tls"  # the server's certificate and key, from a Secret
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+POSTGRES_LABELS = {"app.kubernetes.io/name": POSTGRES_NAME}
+
+
+def restricted_namespace(name: str) -> dict[str, Any]:
+    """A namespace that enforces the restricted Pod Security Standard."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": RESTRICTED}}
+
+
+def postgres_service() -> dict[str, Any]:
+    """The Service of the PostgreSQL pod: made first, so that its ClusterIP can be in the server certificate."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE},
+        "spec": {"selector": POSTGRES_LABELS, "ports": [{"name": "postgres", "port": 5432, "targetPort": "postgres"}]},
+    }
+
+
+def postgres_tls_secret(server: Issued) -> dict[str, Any]:
+    """The server's certificate and key, as the Secret the pod mounts."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{POSTGRES_NAME}-tls", "namespace": POSTGRES_NAMESPACE},
+        "type": "kubernetes.io/tls",
+        "stringData": {"tls.crt": server.certificate.decode(), "tls.key": server.key.decode()},
+    }
+
+
+def postgres_pod(image: str) -> dict[str, Any]:
+    """One PostgreSQL pod from the assembled image on an emptyDir, TLS on with the certificate of postgres-tls.
+
+    PostgreSQL reads a key owned by root only when its group may at most read it: the Secret's files
+    are root's, 0640, with the group of fsGroup (the server's).
+    """
     env = {
         "POSTGRES_USER": POSTGRES_USER,
         "POSTGRES_PASSWORD": POSTGRES_PASSWORD,
         "POSTGRES_DB": POSTGRES_DB,
         "PGDATA": "/var/lib/postgresql/data/pgdata",  # below the emptyDir, which the server's user cannot chmod
     }
-    pod = {
+    tls = ["-c", "ssl=on", "-c", f"ssl_cert_file={POSTGRES_TLS}/tls.crt", "-c", f"ssl_key_file={POSTGRES_TLS}/tls.key"]
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE, "labels": labels},
+        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE, "labels": POSTGRES_LABELS},
         "spec": {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
@@ -609,6 +646,7 @@ def postgres_manifests(image: str) -> list[dict[str, Any]]:
                     "name": POSTGRES_NAME,
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
+                    "args": tls,  # after the entrypoint's own: postgres -D $PGDATA -c listen_addresses='*'
                     "env": [{"name": name, "value": value} for name, value in env.items()],
                     "ports": [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}],
                     "readinessProbe": {
@@ -617,34 +655,34 @@ def postgres_manifests(image: str) -> list[dict[str, Any]]:
                     },
                     "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
-                    "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}],
+                    "volumeMounts": [
+                        {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                        {"name": "tls", "mountPath": POSTGRES_TLS, "readOnly": True},
+                    ],
                 }
             ],
-            "volumes": [{"name": "data", "emptyDir": {}}],
+            "volumes": [
+                {"name": "data", "emptyDir": {}},
+                {"name": "tls", "secret": {"secretName": f"{POSTGRES_NAME}-tls", "defaultMode": 0o640}},
+            ],
         },
     }
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": POSTGRES_NAME, "namespace": POSTGRES_NAMESPACE},
-        "spec": {"selector": labels, "ports": [{"name": "postgres", "port": 5432, "targetPort": "postgres"}]},
-    }
-    namespace = {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": POSTGRES_NAMESPACE, "labels": restricted},
-    }
-    return [namespace, pod, service]
 
 
-def deploy_postgres(cluster: Cluster, image: str) -> str:
-    """Copy the PostgreSQL image to the nodes, run it, wait until it is Ready; return its URL by ClusterIP.
+def deploy_postgres(cluster: Cluster, image: str, ca: CertificateAuthority) -> str:
+    """Run PostgreSQL with TLS on, its certificate issued by ca for its ClusterIP; return the URL CloudNativePG would.
 
-    The cluster has no DNS: the URL names the Service's ClusterIP (the operator's Secret would name
-    the Service, such as <cluster>-rw.<namespace>).
+    The cluster has no DNS: the URL names the Service's ClusterIP (the operator's Secret names the
+    Service, <cluster>-rw.<namespace>, which its server certificate names too), so the Service is
+    made first and the certificate issued for its address. Like the operator's `uri`, the URL has
+    no sslmode: how the client verifies the server is the pods' own settings.
     """
     cluster.load(image)
-    for manifest in postgres_manifests(image):
+    for manifest in (restricted_namespace(POSTGRES_NAMESPACE), postgres_service()):
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    address = cluster.cluster_ip(POSTGRES_NAMESPACE, POSTGRES_NAME)
+    server = ca.issue(address, f"{POSTGRES_NAME}.{POSTGRES_NAMESPACE}.svc")
+    for manifest in (postgres_tls_secret(server), postgres_pod(image)):
         cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
     cluster.kubectl(
         "wait",
@@ -655,8 +693,7 @@ def deploy_postgres(cluster: Cluster, image: str) -> str:
         "--timeout=120s",
         timeout=130,
     )
-    address = cluster.cluster_ip(POSTGRES_NAMESPACE, POSTGRES_NAME)
-    return f"postgres://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{address}:5432/{POSTGRES_DB}?sslmode=disable"
+    return f"postgresql://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{address}:5432/{POSTGRES_DB}"
 
 
 def remove_postgres(cluster: Cluster) -> None:
@@ -664,22 +701,140 @@ def remove_postgres(cluster: Cluster) -> None:
     cluster.kubectl("delete", "namespace", POSTGRES_NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
 
 
-def database_secret(target: Deployed, uri: str) -> dict[str, Any]:
+def postgres_sql(cluster: Cluster, query: str, *, tcp_sslmode: str | None = None) -> list[str]:
+    """Run a query with psql in the PostgreSQL pod; return its rows (fields joined by |).
+
+    By the local socket, as the user the pods use; with tcp_sslmode, through TCP to 127.0.0.1 with
+    that sslmode instead (so that a query can see its own connection's TLS).
+    """
+    psql = ["psql", f"--username={POSTGRES_USER}", f"--dbname={POSTGRES_DB}", "--no-align", "--tuples-only"]
+    if tcp_sslmode is not None:
+        psql = ["env", f"PGPASSWORD={POSTGRES_PASSWORD}", f"PGSSLMODE={tcp_sslmode}", *psql, "--host=127.0.0.1"]
+    result = cluster.kubectl("exec", "-n", POSTGRES_NAMESPACE, POSTGRES_NAME, "--", *psql, f"--command={query}")
+    return result.stdout.splitlines()
+
+
+def database_secret(target: Deployed, uri: str, namespace: str | None = None) -> dict[str, Any]:
     """The Secret the base reads DATABASE_URL from, as CloudNativePG makes it for a Cluster named <slug>-db."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": f"{target.project.slug}-db-app", "namespace": target.namespace},
+        "metadata": {"name": f"{target.project.slug}-db-app", "namespace": namespace or target.namespace},
         "type": "kubernetes.io/basic-auth",
         "stringData": {"username": POSTGRES_USER, "password": POSTGRES_PASSWORD, "uri": uri},
     }
 
 
-def deploy_with_database(cluster: Cluster, target: Deployed, uri: str) -> None:
-    """The base's namespace first (as the base defines it), the operator's Secret in it, then the base itself."""
+def database_ca_secret(target: Deployed, ca: CertificateAuthority, namespace: str | None = None) -> dict[str, Any]:
+    """The Secret of the CA of the server certificate, as CloudNativePG makes it: <cluster>-ca, ca.crt and ca.key.
+
+    The key is there as it is in the operator's Secret, so that a test can see that it is not mounted.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{target.project.slug}-db-ca", "namespace": namespace or target.namespace},
+        "type": "Opaque",
+        "stringData": {"ca.crt": ca.certificate.decode(), "ca.key": ca.key.decode()},
+    }
+
+
+def deploy_with_database(cluster: Cluster, target: Deployed, uri: str, ca: CertificateAuthority) -> None:
+    """The base's namespace first (as the base defines it), the operator's Secrets in it, then the base itself."""
     cluster.kubectl("apply", "-f", str(target.base / "namespace.yaml"))
-    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(database_secret(target, uri)))
+    for secret in (database_secret(target, uri), database_ca_secret(target, ca)):
+        cluster.kubectl("apply", "-f", "-", stdin=json.dumps(secret))
     target.deploy(cluster)
+
+
+def mounted_files(cluster: Cluster, target: Deployed, image: str, volumes: list[dict[str, Any]]) -> set[str]:
+    """The names of the files that the kubelet puts in the Deployment's mounts, given these volumes.
+
+    A pod of its own in the project's namespace, with the Deployment's pod template (security
+    context, mounts) and the volumes given, runs `find` in each mount with an image that has one
+    (the service's has no shell); the names found, every directory level of a Secret volume included.
+    """
+    template = cluster.get("deployment", "-n", target.namespace, target.project.slug)["spec"]["template"]["spec"]
+    (container,) = template["containers"]
+    mounts = [mount["mountPath"] for mount in container.get("volumeMounts", [])]
+    name = f"mounts-{next(_names)}-{os.getpid()}"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": target.namespace, "labels": {"test": "mounts"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": template["securityContext"],
+            "containers": [
+                {
+                    "name": "find",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["find", *(f"{mount}/" for mount in mounts), "-type", "f"],
+                    "securityContext": container["securityContext"],
+                    "volumeMounts": container.get("volumeMounts", []),
+                }
+            ],
+            "volumes": volumes,
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(pod))
+    try:
+        done = cluster.kubectl(
+            "wait",
+            "-n",
+            target.namespace,
+            f"pod/{name}",
+            "--for=jsonpath={.status.phase}=Succeeded",
+            "--timeout=90s",
+            check=False,
+            timeout=100,
+        )
+        logs = cluster.kubectl("logs", "-n", target.namespace, name, check=False).stdout
+        if done.returncode != 0:
+            raise KubernetesError(f"pod {name} did not list its mounts: {done.stderr}{logs}")
+        return {Path(line).name for line in logs.split()}
+    finally:
+        cluster.kubectl(
+            "delete", "pod", "-n", target.namespace, name, "--wait=false", "--ignore-not-found", check=False
+        )
+
+
+UNTRUSTED_NAMESPACE = "gss-kube-test-untrusted"
+
+
+def migrate_with_ca(cluster: Cluster, target: Deployed, uri: str, ca: CertificateAuthority) -> tuple[bool, str]:
+    """Run the base's migration Job once in a namespace of its own whose <slug>-db-ca holds ca; return (failed, log).
+
+    The Job is the base's (kustomize build), as released, with the same Secret names and one try
+    (backoffLimit 0); the namespace is removed afterwards. Bounded: 180 s for the Job to end.
+    """
+    built = cluster.kubectl("kustomize", str(target.base)).stdout
+    (job,) = [document for document in yaml.safe_load_all(built) if document and document["kind"] == "Job"]
+    job["metadata"]["namespace"] = UNTRUSTED_NAMESPACE
+    job["spec"]["backoffLimit"] = 0
+    name = job["metadata"]["name"]
+    try:
+        for manifest in (
+            restricted_namespace(UNTRUSTED_NAMESPACE),
+            database_secret(target, uri, UNTRUSTED_NAMESPACE),
+            database_ca_secret(target, ca, UNTRUSTED_NAMESPACE),
+            job,
+        ):
+            cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+
+        def ended() -> bool:
+            status = cluster.get("job", "-n", UNTRUSTED_NAMESPACE, name)["status"]
+            return bool(status.get("failed") or status.get("succeeded"))
+
+        if not wait_for(ended, timeout=180, interval=1):
+            raise KubernetesError(f"job {name} in {UNTRUSTED_NAMESPACE} neither failed nor succeeded in 180 s")
+        failed = bool(cluster.get("job", "-n", UNTRUSTED_NAMESPACE, name)["status"].get("failed"))
+        log = cluster.kubectl("logs", "-n", UNTRUSTED_NAMESPACE, f"job/{name}", check=False)
+        return failed, log.stdout + log.stderr
+    finally:
+        cluster.kubectl("delete", "namespace", UNTRUSTED_NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
 
 
 # --- Disruptions under load -------------------------------------------------------------------

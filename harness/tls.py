@@ -84,6 +84,11 @@ class CertificateAuthority:
         """The CA's certificate, PEM: what a client trusts (sslrootcert, CloudNativePG's ca.crt)."""
         return self._certificate.public_bytes(serialization.Encoding.PEM)
 
+    @property
+    def key(self) -> bytes:
+        """The CA's private key, PEM: what CloudNativePG's <cluster>-ca Secret holds beside ca.crt (ca.key)."""
+        return _pem_key(self._key)
+
     def write(self, folder: Path, name: str = "ca") -> Path:
         """Write the CA's certificate to <name>.crt in folder; return its path."""
         path = folder / f"{name}.crt"

@@ -16,9 +16,11 @@ clients) loses no request; deleting a pod under load loses none and its logs sho
 `kubectl drain` stops at the PodDisruptionBudget; the same rollout without the drain (no preStop
 sleep, SHUTDOWN_DELAY=0) loses requests, the control that shows the load can see a loss.
 A postgres project runs against a PostgreSQL pod from the image assembled from Debian's packages
-(harness/postgres_image.py), its URL in the Secret an operator would make: its migration Job
-completes, its Deployment becomes Ready, and a rolling update under a load of POST /notes and
-GET /notes/{id} round trips loses none.
+(harness/postgres_image.py), TLS on with a server certificate of a CA the test makes, its URL (no
+sslmode) and that CA (ca.crt and ca.key) in the Secrets CloudNativePG would make: its migration Job
+completes, its Deployment becomes Ready, the server sees the service's connections over TLS, the
+pods get ca.crt and not ca.key, the same Job with another CA's certificate fails as untrusted, and
+a rolling update under a load of POST /notes and GET /notes/{id} round trips loses none.
 
 Every load is bounded; nothing is timed here. The steps (build, load, deploy, each disruption
 under load) are harness/kubernetes.py's, which bench/kubernetes.py drives on its own for figures.
@@ -54,11 +56,15 @@ from harness.kubernetes import (
     drain_under_load,
     fetch,
     lost,
+    migrate_with_ca,
+    mounted_files,
+    postgres_sql,
     remove_postgres,
     roll_to_other_version,
     rollout_without_drain,
 )
 from harness.project import bake_with
+from harness.tls import CertificateAuthority
 from harness.waiting import wait_for
 
 pytestmark = [
@@ -384,22 +390,38 @@ def test_rollout_without_drain_loses_requests(cluster: Cluster, default: Deploye
 
 
 @pytest.fixture(scope="module")
-def database(
-    cluster: Cluster, golang_image: str, cookies_session: Any, load_client: str, postgres_image: str
-) -> Iterator[Deployed]:
-    """PostgreSQL in a pod of its own; the postgres project built, its Secret made, its base applied; removed after."""
+def database_ca() -> CertificateAuthority:
+    """The CA of the PostgreSQL server's certificate: CloudNativePG's <cluster>-ca, made by the test."""
+    return CertificateAuthority("gss-kube-test postgres CA")
+
+
+@pytest.fixture(scope="module")
+def postgres_server(cluster: Cluster, postgres_image: str, database_ca: CertificateAuthority) -> Iterator[str]:
+    """PostgreSQL in a pod of its own, TLS on with a certificate of database_ca; its URL (no sslmode); removed after."""
     try:
-        uri = deploy_postgres(cluster, postgres_image)
-        directory = bake_with(cookies_session, DATABASE.answers)
-        target = build_project(cluster, DATABASE, directory, golang_image, load_client)
-        try:
-            deploy_with_database(cluster, target, uri)
-            yield target
-        finally:
-            remove_images(*target.images.values())
-            cluster.kubectl("delete", "namespace", target.namespace, "--ignore-not-found", "--wait=true", timeout=180)
+        yield deploy_postgres(cluster, postgres_image, database_ca)
     finally:
         remove_postgres(cluster)
+
+
+@pytest.fixture(scope="module")
+def database(
+    cluster: Cluster,
+    golang_image: str,
+    cookies_session: Any,
+    load_client: str,
+    postgres_server: str,
+    database_ca: CertificateAuthority,
+) -> Iterator[Deployed]:
+    """The postgres project built, the operator's Secrets made (uri, and the CA: ca.crt, ca.key), its base applied."""
+    directory = bake_with(cookies_session, DATABASE.answers)
+    target = build_project(cluster, DATABASE, directory, golang_image, load_client)
+    try:
+        deploy_with_database(cluster, target, postgres_server, database_ca)
+        yield target
+    finally:
+        remove_images(*target.images.values())
+        cluster.kubectl("delete", "namespace", target.namespace, "--ignore-not-found", "--wait=true", timeout=180)
 
 
 def test_database_project_migrates_and_becomes_ready(cluster: Cluster, database: Deployed) -> None:
@@ -412,6 +434,46 @@ def test_database_project_migrates_and_becomes_ready(cluster: Cluster, database:
     assert len(database.ready_pods(cluster)) == REPLICAS
     status, _ = fetch(cluster, database.namespace, database.client, f"{database.url}readyz")
     assert status == 200
+
+
+# The service's connections, as the server sees them: TLS or not (not the probe's, from 127.0.0.1, nor psql's).
+SERVICE_CONNECTIONS = """
+SELECT s.ssl, count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+WHERE a.usename = 'app' AND a.client_addr IS NOT NULL AND a.client_addr <> '127.0.0.1' GROUP BY s.ssl
+"""
+OWN_CONNECTION = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+
+
+def test_database_connections_are_tls(cluster: Cluster, database: Deployed) -> None:
+    """The server sees every connection of the service's user over TLS; pg_stat_ssl tells a plain one (the control)."""
+    status, _ = fetch(cluster, database.namespace, database.client, f"{database.url}readyz")
+    assert status == 200
+    rows = postgres_sql(cluster, SERVICE_CONNECTIONS)
+    assert len(rows) == 1, rows
+    tls, count = rows[0].split("|")
+    assert (tls, int(count) > 0) == ("t", True), rows
+    assert postgres_sql(cluster, OWN_CONNECTION, tcp_sslmode="disable") == ["f"]
+    assert postgres_sql(cluster, OWN_CONNECTION, tcp_sslmode="require") == ["t"]
+
+
+def test_database_pods_get_the_ca_certificate_not_its_key(
+    cluster: Cluster, database: Deployed, postgres_image: str
+) -> None:
+    """The Deployment's CA volume puts ca.crt alone in the pods, though the Secret holds ca.key; without items, both."""
+    template = cluster.get("deployment", "-n", database.namespace, database.project.slug)["spec"]["template"]
+    volumes = template["spec"]["volumes"]
+    assert mounted_files(cluster, database, postgres_image, volumes) == {"ca.crt"}
+    whole = [{**volume, "secret": {"secretName": volume["secret"]["secretName"]}} for volume in volumes]
+    assert mounted_files(cluster, database, postgres_image, whole) == {"ca.crt", "ca.key"}  # the control
+
+
+def test_database_migration_with_another_ca_is_refused(
+    cluster: Cluster, database: Deployed, postgres_server: str
+) -> None:
+    """The base's migration Job, with a <slug>-db-ca of another CA, fails: the server's certificate is not trusted."""
+    failed, log = migrate_with_ca(cluster, database, postgres_server, CertificateAuthority("gss-kube-test another CA"))
+    assert failed, log
+    assert "certificate signed by unknown authority" in log, log
 
 
 def test_database_rolling_update_under_load_loses_no_note(cluster: Cluster, database: Deployed) -> None:
