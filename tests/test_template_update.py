@@ -25,7 +25,7 @@ import pytest
 
 from harness.api_recorder import recording_api
 from harness.backstage import Backstage, fetch_job, form_answers
-from harness.project import GO_VERSION
+from harness.project import GO_VERSION, bake_with
 from harness.repositories import (
     ACTION_TEXT,
     ADDED_FILE,
@@ -773,3 +773,46 @@ def test_template_status_behind_then_with_branch_then_up_to_date(released_templa
     done = template_status(project)
     assert done.stdout.splitlines()[1:] == [f"release:  v{V2}", f"newest:   v{V2} (up to date)"]
     assert git(project, "status", "--porcelain") == ""  # status changes nothing
+
+
+# --- CODEOWNERS: the owner answer asks for review of every pull request, template updates included ---
+
+CODEOWNER_CASES: dict[str, tuple[dict[str, str], str, str]] = {
+    "github-default": ({"ci": "github"}, ".github/CODEOWNERS", "* @example/team-platform"),
+    "github-group-ref": (
+        {"ci": "github", "owner": "group:default/Team-Payments", "module_path": "github.com/acme/payments"},
+        ".github/CODEOWNERS",
+        "* @acme/team-payments",
+    ),
+    "github-user": ({"ci": "github", "owner": "user:default/alice"}, ".github/CODEOWNERS", "* @alice"),
+    "github-no-org": (
+        {"ci": "github", "module_path": "example.com/payments"},
+        ".github/CODEOWNERS",
+        "* @team-platform",
+    ),
+    "gitlab-subgroups": (
+        {"ci": "gitlab", "owner": "group:team-payments", "module_path": "gitlab.example.com/acme/pay/payments"},
+        ".gitlab/CODEOWNERS",
+        "* @acme/team-payments",
+    ),
+}
+
+
+@pytest.mark.parametrize(("answers", "path", "rule"), CODEOWNER_CASES.values(), ids=CODEOWNER_CASES.keys())
+def test_codeowners_names_the_owner_where_the_platform_reads_it(
+    cookies: Any, answers: dict[str, str], path: str, rule: str
+) -> None:
+    """GitHub reads .github/CODEOWNERS, GitLab .gitlab/CODEOWNERS: one rule, the owner as a handle; no other file."""
+    project = bake_with(cookies, answers)
+    files = {str(p.relative_to(project)) for p in project.rglob("CODEOWNERS")}
+    assert files == {path}
+    lines = (project / path).read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [rule]
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_no_codeowners_without_ci(cookies: Any) -> None:
+    """ci=none names no platform, so no CODEOWNERS file: no folder is left for it either."""
+    project = bake_with(cookies, {"ci": "none"})
+    assert list(project.rglob("CODEOWNERS")) == []
+    assert not (project / ".gitlab").exists()
