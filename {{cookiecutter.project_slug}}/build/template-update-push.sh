@@ -92,9 +92,10 @@ if [[ "${GITHUB_ACTIONS:-}" == true ]]; then
     '{title: $title, head: $head, base: $base, body: $body, draft: $draft}' |
     curl --fail --silent --show-error --output "$response" --request POST --data @- \
       --header @<(printf 'Authorization: Bearer %s\n' "$token") --header "Accept: application/vnd.github+json" \
-      "$api/repos/$GITHUB_REPOSITORY/pulls"
+      "$api/repos/$GITHUB_REPOSITORY/pulls" ||
+    fail "could not open the pull request for $branch (draft: $draft; the Free plan has no drafts in private repos)"
   number="$(jq -r '.number // empty' "$response" 2>/dev/null || true)"
-  [[ "$number" =~ ^[1-9][0-9]*$ ]] || fail "the pull request for $branch was opened, but the API gave no number to label"
+  [[ "$number" =~ ^[1-9][0-9]*$ ]] || fail "the pull request for $branch is open, but the API gave no number to label"
   jq --null-input --arg labels "$labels" '{labels: ($labels | split(","))}' |
     curl --fail --silent --show-error --output /dev/null --request POST --data @- \
       --header @<(printf 'Authorization: Bearer %s\n' "$token") --header "Accept: application/vnd.github+json" \

@@ -20,7 +20,8 @@ $GITHUB_OUTPUT when there is one, and conflicts are no failure: the pull request
 
 --status (make template-status) says, without changing anything, which release the project is on,
 the newest, how far behind, the CHANGELOG entries between and the update branch; --json prints the
-same as a JSON object, --markdown as Markdown (CI's job summary).
+same as a JSON object, --markdown as Markdown. In GitHub Actions it also appends the Markdown to
+the job summary ($GITHUB_STEP_SUMMARY).
 """
 
 from __future__ import annotations
@@ -573,7 +574,11 @@ def main(args: list[str]) -> int:
     """Run the update, or --status [--json|--markdown]; one line on stderr when it is refused."""
     try:
         if args[:1] == ["--status"] and len(args) <= 2 and (args[1:] or [""])[0] in STATUS_FORMATS:
-            sys.stdout.write(STATUS_FORMATS[(args[1:] or [""])[0]](status()))
+            facts = status()
+            sys.stdout.write(STATUS_FORMATS[(args[1:] or [""])[0]](facts))
+            if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+                with Path(summary).open("a", encoding="utf-8") as file:
+                    file.write(status_markdown(facts))
             return 0
         if args:
             raise Refused(f"arguments {json.dumps(args)} are not allowed: none, or --status [--json|--markdown]")
