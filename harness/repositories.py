@@ -125,12 +125,12 @@ def release_patch(template: Path) -> None:
     tag(template, PATCH)
 
 
-def release_v2(template: Path, changelog: str = CHANGELOG_V2) -> None:
-    """Release v2.0.0: changes a file, adds one, removes one, with its CHANGELOG entry (`## v2.0.0` ...)."""
+def release_v2(template: Path, changelog: str = CHANGELOG_V2, previous: str = V1) -> None:
+    """Release v2.0.0 after `previous`: changes a file, adds one, removes one, with its CHANGELOG entry."""
     replace_in(template / TEMPLATE_FILE, OLD_LINE, NEW_LINE)
     (template / ADDED_FILE).write_text(ADDED_TEXT, encoding="utf-8")
     (template / REMOVED_FILE).unlink()
-    set_release(template, V1, V2)
+    set_release(template, previous, V2)
     replace_in(template / "CHANGELOG.md", "\n## v1.0.0", f"\n{changelog}\n## v1.0.0")
     tag(template, V2)
 
@@ -347,3 +347,22 @@ def template_update_push(
     return subprocess.run(
         ["make", "template-update-push"], cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
     )
+
+
+# --- A release's migration: release-migrations/vX.Y.Z in the template's root, run after cruft ----------
+
+MIGRATION_NOTE = "MIGRATED.md"
+MIGRATION = f"""#!/bin/sh
+# Template release migration: what cruft cannot do (here: a note naming the releases it moved between).
+set -eu
+printf '# Migrated\\n\\nFrom %s to %s.\\n' "$TEMPLATE_UPDATE_FROM" "$TEMPLATE_UPDATE_TO" > {MIGRATION_NOTE}
+"""
+
+
+def add_migration(template: Path, version: str, script: str = MIGRATION, *, executable: bool = True) -> Path:
+    """Write the template's release-migrations/v<version> (committed with the next tag)."""
+    path = template / "release-migrations" / f"v{version}"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(script, encoding="utf-8")
+    path.chmod(0o755 if executable else 0o644)
+    return path

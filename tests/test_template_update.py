@@ -34,6 +34,7 @@ from harness.repositories import (
     CHANGELOG_V2_HOSTILE,
     HOSTILE_HTML,
     HOSTILE_MENTIONS,
+    MIGRATION_NOTE,
     NEW_LINE,
     OLD_LINE,
     PATCH,
@@ -44,6 +45,7 @@ from harness.repositories import (
     USER_NOTE,
     V1,
     V2,
+    add_migration,
     add_user_note,
     commit_project,
     cruft,
@@ -816,3 +818,75 @@ def test_no_codeowners_without_ci(cookies: Any) -> None:
     project = bake_with(cookies, {"ci": "none"})
     assert list(project.rglob("CODEOWNERS")) == []
     assert not (project / ".gitlab").exists()
+
+
+# --- A release's migration, run after cruft on the update branch -------------------------------------
+
+
+def test_release_migration_runs_after_cruft_and_is_committed_on_its_own(
+    released_template: Path, tmp_path: Path
+) -> None:
+    """release-migrations/v2.0.0 runs in the project after cruft; its change is the branch's second commit."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    add_migration(released_template, V2)
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode == 0, say(updated)
+    assert git(project, "log", "--format=%s", "main..HEAD").splitlines() == [
+        f"Template release v{V2}: migrations",
+        f"Template release v{V2}",
+    ]
+    assert git(project, "diff", "--name-status", "HEAD~1", "HEAD").splitlines() == [f"A\t{MIGRATION_NOTE}"]
+    assert (project / MIGRATION_NOTE).read_text(encoding="utf-8") == f"# Migrated\n\nFrom v1.0.0 to v{V2}.\n"
+    assert f"## Migrations\n\nRun after the update, committed on their own: release-migrations/v{V2}." in (
+        report.read_text(encoding="utf-8")
+    )
+    assert not (project / "release-migrations").exists()  # the template's, never the project's
+    # The branch with its migration commit on top still holds the update: nothing to do.
+    git(project, "switch", "--quiet", "main")
+    assert f"nothing to do: {BRANCH} exists already" in template_update(project).stdout
+
+
+def test_migration_of_an_older_release_is_not_run_again(released_template: Path, tmp_path: Path) -> None:
+    """Control: a project at v1.0.1 does not run v1.0.1's migration on its way to v2.0.0, only v2.0.0's."""
+    add_migration(released_template, PATCH, "#!/bin/sh\nexit 9\n")
+    release_patch(released_template)
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    add_migration(released_template, V2)
+    release_v2(released_template, previous=PATCH)
+
+    updated = template_update(project)
+    assert updated.returncode == 0, say(updated)
+    assert (project / MIGRATION_NOTE).read_text(encoding="utf-8").endswith(f"From v{PATCH} to v{V2}.\n")
+
+
+MIGRATION_FAILURES = {
+    "fails": ("#!/bin/sh\necho 'no go' >&2\nexit 3\n", True, f"error: release-migrations/v{V2} failed (exit 3)"),
+    "not-executable": (
+        "#!/bin/sh\ntouch RAN\n",
+        False,
+        f"error: release-migrations/v{V2} is not allowed: a migration is an executable file of the template",
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "executable", "says"), MIGRATION_FAILURES.values(), ids=MIGRATION_FAILURES.keys())
+def test_failing_migration_undoes_the_update(
+    released_template: Path, tmp_path: Path, script: str, executable: bool, says: str
+) -> None:
+    """A migration that fails, or is no executable file: exit 2 in one line, the branch removed, main clean."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    main = git(project, "rev-parse", "main")
+    add_migration(released_template, V2, script, executable=executable)
+    release_v2(released_template)
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    assert errors(updated)[-1].startswith(says)
+    assert [line for line in errors(updated) if line.startswith("error: ")] == [errors(updated)[-1]]
+    assert git(project, "branch", "--list", BRANCH) == ""
+    assert (git(project, "branch", "--show-current").strip(), git(project, "rev-parse", "main")) == ("main", main)
+    assert git(project, "status", "--porcelain") == ""
+    assert not (project / MIGRATION_NOTE).exists()

@@ -6,7 +6,9 @@
 template location fixed when the project was made (below), the template's root directory, and
 release tags (vX.Y.Z) of that template; anything else is refused in one line. Then it finds the
 newest release tag, runs `cruft update` on the branch template-update/vX.Y.Z, commits the result
-there (conflicts included, for review), and lists the conflicts. It never pushes and never
+there (conflicts included, for review), runs the releases' migrations (the template's
+release-migrations/vX.Y.Z) and commits their change on its own, and lists the conflicts. A
+migration that fails undoes the update. It never pushes and never
 commits to the branch it started from. A template-update/vX.Y.Z branch that exists already (here
 or on a remote) must begin with exactly what the release gives on the commit it starts from (the
 team's own commits after it are theirs): anything else is refused, never taken for done.
@@ -54,6 +56,7 @@ ONLY_HTTPS_AND_FILES = (
     "protocol.file.allow=always",
 )
 CONFLICTS, REFUSED = 1, 2
+MIGRATIONS = "release-migrations"  # in the template's root, outside the project: vX.Y.Z, run after cruft
 
 
 class Refused(Exception):
@@ -209,29 +212,66 @@ class Entry(NamedTuple):
     action: list[str]
 
 
+def clone_release(release: Release, directory: Path) -> bool:
+    """Clone the template at the release's tag into directory (only that commit); whether it worked."""
+    clone = subprocess.run(
+        [
+            "git",
+            *ONLY_HTTPS_AND_FILES,
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            release.tag,
+            "--",
+            TEMPLATE,
+            str(directory),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return clone.returncode == 0
+
+
 def changelog_text(release: Release) -> str:
     """The template's CHANGELOG.md at the release's tag ("" when there is none)."""
     with tempfile.TemporaryDirectory() as directory:
-        clone = subprocess.run(
-            [
-                "git",
-                *ONLY_HTTPS_AND_FILES,
-                "clone",
-                "--quiet",
-                "--depth",
-                "1",
-                "--branch",
-                release.tag,
-                "--",
-                TEMPLATE,
-                directory,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
         path = Path(directory) / "CHANGELOG.md"
-        return path.read_text(encoding="utf-8") if clone.returncode == 0 and path.is_file() else ""
+        return path.read_text(encoding="utf-8") if clone_release(release, Path(directory)) and path.is_file() else ""
+
+
+def migrations_between(folder: Path, current: Release, release: Release) -> list[Path]:
+    """The release's migrations (folder/vX.Y.Z) of the releases after current up to release, oldest first."""
+    tags = [path.name for path in folder.iterdir() if RELEASE_TAG.fullmatch(path.name)] if folder.is_dir() else []
+    between = [Release(tag, "") for tag in tags if current.number < Release(tag, "").number <= release.number]
+    return [folder / r.tag for r in sorted(between, key=lambda r: r.number)]
+
+
+def run_migrations(current: Release, release: Release) -> list[str]:
+    """Run each migration the releases bring (the template's release-migrations/vX.Y.Z) here, oldest first.
+
+    A migration is an executable file of the template at the newest release's tag; it runs in the
+    project's folder after cruft, with TEMPLATE_UPDATE_FROM and TEMPLATE_UPDATE_TO set. A migration
+    that is no executable file, or that fails, is refused: the caller removes the branch.
+    """
+    ran: list[str] = []
+    with tempfile.TemporaryDirectory() as directory:
+        if not clone_release(release, Path(directory)):
+            raise Refused(f"could not clone {TEMPLATE} at {release.tag} for its migrations")
+        for script in migrations_between(Path(directory) / MIGRATIONS, current, release):
+            name = f"{MIGRATIONS}/{script.name}"
+            if script.is_symlink() or not script.is_file() or not os.access(script, os.X_OK):
+                raise Refused(f"{name} is not allowed: a migration is an executable file of the template")
+            env = {**os.environ, "TEMPLATE_UPDATE_FROM": current.tag, "TEMPLATE_UPDATE_TO": release.tag}
+            result = subprocess.run([str(script)], capture_output=True, text=True, check=False, env=env)
+            sys.stdout.write(result.stdout)
+            sys.stderr.write(result.stderr)
+            if result.returncode != 0:
+                raise Refused(f"{name} failed (exit {result.returncode}): the update is undone")
+            ran.append(name)
+    return ran
 
 
 def entries(text: str, since: Release, release: Release) -> list[Entry]:
@@ -470,6 +510,13 @@ def update() -> int:
     request = request_for(current, newest)
     text = report(request, merged, unmerged, rejected)
     git("commit", "--quiet", "--no-verify", "-m", f"Template release {newest.tag}", "-m", text)
+    try:
+        migrated = migrate(current, newest)
+    except Refused:
+        abandon(branch, start)
+        raise
+    if migrated:
+        text += "\n## Migrations\n\nRun after the update, committed on their own: " + ", ".join(migrated) + ".\n"
     if path := os.environ.get("TEMPLATE_UPDATE_REPORT"):
         write(Path(path), f"{request.marker()}\n{text}")
     print(f"updated from {current.tag} to {newest.tag} on branch {branch}")
@@ -479,6 +526,16 @@ def update() -> int:
         print(f"error: {len(unmerged + rejected)} conflict(s) with {newest.tag} to resolve: {names}", file=sys.stderr)
         return 0 if handed_on else CONFLICTS
     return 0
+
+
+def migrate(current: Release, release: Release) -> list[str]:
+    """Run the releases' migrations on the update branch and commit what they change, on its own; their names."""
+    migrated = run_migrations(current, release)
+    if migrated and git("status", "--porcelain"):
+        git("add", "--all")
+        message = f"Template release {release.tag}: migrations"
+        git("commit", "--quiet", "--no-verify", "-m", message, "-m", "Ran " + ", ".join(migrated) + ".")
+    return migrated
 
 
 def write(path: Path, text: str) -> None:
