@@ -8,10 +8,10 @@ release tags (vX.Y.Z) of that template; anything else is refused in one line. Th
 newest release tag, runs `cruft update` on the branch template-update/vX.Y.Z, commits the result
 there (conflicts included, for review), runs the releases' migrations (the template's
 release-migrations/vX.Y.Z) and commits their change on its own, and lists the conflicts. A
-migration that fails undoes the update. It never pushes and never
-commits to the branch it started from. A template-update/vX.Y.Z branch that exists already (here
-or on a remote) must begin with exactly what the release gives on the commit it starts from (the
-team's own commits after it are theirs): anything else is refused, never taken for done.
+migration that fails undoes the update. It never pushes and never commits to the branch it
+started from. A template-update/vX.Y.Z branch that exists already (here or on a remote) must
+begin with exactly what the release gives on the commit it starts from (the team's own commits
+after it are theirs): anything else is refused, never taken for done.
 
 Exit codes: 0 updated or nothing to do; 1 updated with conflicts to resolve; 2 refused or failed.
 With TEMPLATE_UPDATE_REPORT set to a path, it writes the pull request's text there (Markdown), its
