@@ -310,7 +310,7 @@ def trimmed(lines: list[str]) -> list[str]:
 
 
 # A mention (@user, @org/team, @group/subgroup) where GitHub and GitLab would notify it.
-MENTION = re.compile(r"(?<![\w`@])@[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9_.-]+)*")
+MENTION = re.compile(r"(?<![\w`@])@[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?(/[A-Za-z0-9_.-]*[A-Za-z0-9_-])*")
 CODE_SPAN = re.compile(r"(`+)[^`]*?\1(?!`)")
 
 
