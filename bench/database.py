@@ -29,7 +29,7 @@ from bench.common import BENCH_DIR, TEMPLATE_DIR, BenchError, bake, project_answ
 from bench.serving import WRK_CONNECTIONS, Server, measure_throughput
 from harness.build import build_binary
 from harness.loopback import answers
-from harness.postgres import PostgresServer, running_postgres
+from harness.postgres import PostgresServer, running_postgres, service_env
 from harness.process import start_service
 from harness.waiting import wait_for
 
@@ -71,7 +71,7 @@ def migrate(binary: Path, url: str) -> float:
 
     def run() -> None:
         result = subprocess.run(
-            [str(binary), "-migrate"], env={"DATABASE_URL": url}, capture_output=True, text=True, timeout=120
+            [str(binary), "-migrate"], env=service_env(url), capture_output=True, text=True, timeout=120
         )
         if result.returncode != 0:
             raise BenchError(f"-migrate exited {result.returncode}:\n{result.stderr}{result.stdout}")
@@ -95,7 +95,7 @@ def make_servers(service: Path, bare: Path, url: str, note: int) -> dict[str, Se
             f"bare pgx, default pool ({DEFAULT_MAX_CONNS}) (floor)",
             bare,
             "/readyz",
-            {"DATABASE_URL": url},
+            service_env(url),
             path,
         ),
         "service": Server(
@@ -103,18 +103,18 @@ def make_servers(service: Path, bare: Path, url: str, note: int) -> dict[str, Se
             f"generated service, default pool ({DEFAULT_MAX_CONNS})",
             service,
             "/readyz",
-            {"DATABASE_URL": url},
+            service_env(url),
             path,
         ),
         "bare-tuned": Server(
-            "bare-tuned", f"bare pgx, pool_max_conns={TUNED_MAX_CONNS}", bare, "/readyz", {"DATABASE_URL": tuned}, path
+            "bare-tuned", f"bare pgx, pool_max_conns={TUNED_MAX_CONNS}", bare, "/readyz", service_env(tuned), path
         ),
         "service-tuned": Server(
             "service-tuned",
             f"generated service, pool_max_conns={TUNED_MAX_CONNS}",
             service,
             "/readyz",
-            {"DATABASE_URL": tuned},
+            service_env(tuned),
             path,
         ),
     }
@@ -122,7 +122,7 @@ def make_servers(service: Path, bare: Path, url: str, note: int) -> dict[str, Se
 
 def measure_recovery(binary: Path, database: PostgresServer, url: str, figures: DatabaseFigures, rounds: int) -> None:
     """Stop and start the database under a running service: time to /readyz 503, and back to 200."""
-    service = start_service(binary, env={"DATABASE_URL": url}, keep_output=False)
+    service = start_service(binary, env=service_env(url), keep_output=False)
     try:
         for _ in range(rounds):
             stopped = time.monotonic()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.loopback import LOOPBACK, free_port
+from harness.tls import Issued
 
 SERVER_USER = "postgres"  # Debian's package creates it; the server refuses root
 SUPERUSER = "postgres"  # the role initdb creates, whoever runs it
@@ -58,6 +59,7 @@ class PostgresServer:
     directory: Path
     port: int = field(default_factory=free_port)
     bin_dir: Path = field(default_factory=server_bin_dir)
+    tls: Issued | None = None  # the server's certificate and key: TLS on (ssl=on), or off
 
     @property
     def data(self) -> Path:
@@ -77,12 +79,23 @@ class PostgresServer:
         return result.stdout
 
     def initialise(self) -> None:
-        """Create the cluster: trust authentication, UTF-8, no fsync (durability is not under test)."""
+        """Create the cluster: trust authentication, UTF-8, no fsync (durability is not under test).
+
+        With tls, the certificate and key go next to it, the key readable by the server's user alone.
+        """
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
+        if self.tls:
+            for path in self.tls.write(self.directory, "server"):
+                if os.geteuid() == 0:
+                    user = pwd.getpwnam(SERVER_USER)
+                    os.chown(path, user.pw_uid, user.pw_gid)
 
     def start(self) -> None:
         """Start the server on its port and wait until it accepts connections."""
         options = f"-p {self.port} -k {self.directory} -c listen_addresses={LOOPBACK} -c fsync=off"
+        if self.tls:
+            certificate, key = self.directory / "server.crt", self.directory / "server.key"
+            options += f" -c ssl=on -c ssl_cert_file={certificate} -c ssl_key_file={key}"
         log = self.directory / "server.log"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "-t", "60", "start", timeout=90)
 
@@ -115,6 +128,29 @@ class PostgresServer:
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
+@dataclass(frozen=True)
+class TlsPostgres:
+    """A server with TLS on, its certificate (for 127.0.0.1) signed by ca, and a CA that signed none of it."""
+
+    server: PostgresServer
+    ca: Path
+    other_ca: Path
+
+    def url(self, database: str, sslmode: str, ca: Path | None = None) -> str:
+        """A URL of database with sslmode, and sslrootcert=ca when given."""
+        url = self.server.url(database).replace("sslmode=disable", f"sslmode={sslmode}")
+        return f"{url}&sslrootcert={ca}" if ca else url
+
+
+def service_env(url: str) -> dict[str, str]:
+    """The environment that points a generated service at url, a database on a test server.
+
+    The test servers have no TLS: the service refuses a connection that does not verify the server
+    unless DATABASE_ALLOW_UNVERIFIED says the database is a local one (as compose.yaml and .env.example say).
+    """
+    return {"DATABASE_URL": url, "DATABASE_ALLOW_UNVERIFIED": "true"}
+
+
 def owned_folder() -> Path:
     """A new folder the server's user owns, reachable by it (/tmp, not pytest's root-only folders)."""
     folder = Path(tempfile.mkdtemp(prefix="postgres-"))
@@ -125,9 +161,12 @@ def owned_folder() -> Path:
 
 
 @contextlib.contextmanager
-def running_postgres(port: int | None = None) -> Iterator[PostgresServer]:
-    """Initialise and start a server (on a free port, or the one given) for a with block; stop and remove it after."""
-    server = PostgresServer(owned_folder(), port or free_port())
+def running_postgres(port: int | None = None, tls: Issued | None = None) -> Iterator[PostgresServer]:
+    """Initialise and start a server (on a free port, or the one given; TLS on with tls) for a with block.
+
+    It is stopped and removed after.
+    """
+    server = PostgresServer(owned_folder(), port or free_port(), tls=tls)
     try:
         server.initialise()
         server.start()

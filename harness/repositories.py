@@ -366,3 +366,42 @@ def add_migration(template: Path, version: str, script: str = MIGRATION, *, exec
     path.write_text(script, encoding="utf-8")
     path.chmod(0o755 if executable else 0o644)
     return path
+
+
+# --- A fleet: services pushed to origins of their own, releases cut one after another -----------
+
+
+def with_origin(project: Path, origins: Path) -> Path:
+    """Give the project a bare `origin` (origins/<name>.git) holding its main branch; return the origin."""
+    origin = origins / f"{project.name}.git"
+    origins.mkdir(parents=True, exist_ok=True)
+    git(origins, "init", "--quiet", "--bare", "--initial-branch", "main", str(origin))
+    git(project, "remote", "add", "origin", str(origin))
+    git(project, "push", "--quiet", "origin", "main")
+    return origin
+
+
+def cut_release(template: Path, old: str, new: str, changelog: str) -> None:
+    """Release vNEW after vOLD: the release string moved, the CHANGELOG entry above the previous one, tagged."""
+    set_release(template, old, new)
+    replace_in(template / "CHANGELOG.md", f"\n## v{old}", f"\n{changelog}\n## v{old}")
+    tag(template, new)
+
+
+def merge_update(project: Path, branch: str) -> None:
+    """The team merges the update branch into main and pushes main, as after a reviewed pull request."""
+    git(project, "switch", "--quiet", "main")
+    git(project, "merge", "--quiet", "--no-ff", "--no-edit", branch)
+    git(project, "push", "--quiet", "origin", "main")
+
+
+def release_repository_at(tmp_path: Path, location: str) -> Path:
+    """The template as a team's fork whose fixed location is the given one (an https URL it is served at), as v1.0.0."""
+    template = template_repository(tmp_path)
+    upstream = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))["_template_location"]
+    old, new = json.dumps(upstream), json.dumps(location)
+    replace_in(template / "cookiecutter.json", f'"_template_location": {old}', f'"_template_location": {new}')
+    replace_in(template / "template.yaml", f"_template_location: {old}", f"_template_location: {new}")
+    replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {old}", f"TEMPLATE_LOCATION = {new}")
+    tag(template, V1)
+    return template

@@ -14,11 +14,13 @@ import pytest
 from harness.backstage import Backstage, install_backstage
 from harness.build import build_binary
 from harness.docker import buildx_plugin, compose_plugin, docker_client, plugin_config
-from harness.postgres import INSTALL_HINT, PostgresServer, available, running_postgres
+from harness.loopback import LOOPBACK
+from harness.postgres import INSTALL_HINT, PostgresServer, TlsPostgres, available, running_postgres
 from harness.postgres_image import ensure_postgres_image
 from harness.project import COMBINATIONS, GO_VERSION, TEMPLATE_DIR, Bake, answers_id, bake_with
 from harness.repositories import release_repository
 from harness.template import load_hook
+from harness.tls import CertificateAuthority
 from harness.tools import file_lock, require_tool, standin_builder, structure_test_tool
 
 # Tools installed into the test environment (hadolint, linters) are found even when it is not activated.
@@ -141,6 +143,16 @@ def postgres_server() -> Iterator[PostgresServer]:
     require_postgres()
     with running_postgres() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tls_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsPostgres]:
+    """A PostgreSQL server with TLS on, its certificate signed by a CA made here; another CA beside it."""
+    require_postgres()
+    folder = tmp_path_factory.mktemp("database-ca")
+    ca, other = CertificateAuthority("test database CA"), CertificateAuthority("another CA")
+    with running_postgres(tls=ca.issue(LOOPBACK)) as server:
+        yield TlsPostgres(server, ca.write(folder, "ca"), other.write(folder, "other-ca"))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from harness.build import build_binary
 from harness.loopback import Reply, request
 from harness.notes import create_note
-from harness.postgres import PostgresServer
+from harness.postgres import PostgresServer, service_env
 from harness.process import running_service
 from harness.project import Bake, bake_with
 from harness.tools import run
@@ -45,7 +45,7 @@ def api_binary(api_project: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def api_database(api_binary: Path, postgres_server: PostgresServer) -> str:
     """A database of the test's own with the migrations applied; its URL."""
     url = postgres_server.create_database()
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    env = {"PATH": "/usr/bin:/bin", **service_env(url)}
     result = subprocess.run([api_binary, "-migrate"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     return url
@@ -99,7 +99,7 @@ def test_lint_refuses_generated_code_the_description_no_longer_gives(bake: Bake)
 
 def test_the_service_serves_its_description(api_project: Path, api_binary: Path, api_database: str) -> None:
     """GET /openapi.yaml answers the description the project holds, byte for byte, as YAML."""
-    with running_service(api_binary, env={"DATABASE_URL": api_database}) as service:
+    with running_service(api_binary, env=service_env(api_database)) as service:
         reply = request(service.port, "/openapi.yaml")
     assert reply.status == 200
     assert reply.headers.get("content-type") == "application/yaml"
@@ -111,7 +111,7 @@ def test_requests_the_description_refuses_get_a_problem_naming_the_field(api_bin
 
     A request the description allows reaches the handler.
     """
-    with running_service(api_binary, env={"DATABASE_URL": api_database}) as service:
+    with running_service(api_binary, env=service_env(api_database)) as service:
         json_body = {"Content-Type": "application/json"}
         wrong_type = request(service.port, "/notes", method="POST", headers=json_body, body=b'{"text": 5}')
         bad_id = request(service.port, "/notes/abc")

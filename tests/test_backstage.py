@@ -284,6 +284,34 @@ def test_openapi_catalog_info_registers_the_api_the_component_provides(backstage
     assert {"type": "refresh", "key": f"url:{spec_url}"} in processed["emitted"]
 
 
+SOURCE_TEMPLATE, TEMPLATE_VERSION = "backstage.io/source-template", "backstage.io/template-version"
+
+
+def test_catalog_info_names_the_template_and_release_the_catalog_keeps(backstage: Backstage, bake: Bake) -> None:
+    """The Component names its Template by the reference Backstage gives template.yaml, and the release it was made at.
+
+    Both survive the catalog's processing: the annotation and spec.scaffoldedFrom (which the community
+    scaffolder-relation-processor turns into a scaffoldedFrom relation) hold template.yaml's own entity reference.
+    """
+    project = bake()
+    (template_ref,), processed = backstage.run_all(
+        [validate_job(TEMPLATE_YAML, GITHUB_TEMPLATE_URL), entities_job(project / "catalog-info.yaml")]
+    )
+    (component,) = processed["entities"]
+    assert component["metadata"]["annotations"][SOURCE_TEMPLATE] == template_ref
+    assert component["spec"]["scaffoldedFrom"] == template_ref
+    assert component["metadata"]["annotations"][TEMPLATE_VERSION] == COOKIECUTTER_JSON["version"]
+
+
+def annotation(key: str, value: Any) -> Any:
+    """A change that sets one annotation (its key holds dots, so no dotted path)."""
+
+    def change(entity: dict[str, Any]) -> None:
+        entity["metadata"]["annotations"][key] = value
+
+    return change
+
+
 def without(path: str) -> Any:
     """A change that deletes the field at the dotted path."""
 
@@ -313,6 +341,7 @@ BROKEN: dict[str, tuple[str, Any, str]] = {
     "component-without-owner": ("catalog-info", without("spec.owner"), "required property 'owner'"),
     "component-bad-name": ("catalog-info", setting("metadata.name", "-billing-"), '"metadata.name" is not valid'),
     "component-unknown-root-field": ("catalog-info", setting("owner", "team-platform"), "additional properties"),
+    "component-release-not-text": ("catalog-info", annotation(TEMPLATE_VERSION, 1.1), "version must be string"),
     "template-without-steps": ("template", without("spec.steps"), "required property 'steps'"),
     "template-bad-name": ("template", setting("metadata.name", "go scratch service"), '"metadata.name" is not valid'),
     "template-type-not-text": ("template", setting("spec.type", 42), "/spec/type must be string"),

@@ -3,7 +3,8 @@
 `make fmt` rewrites the project's own Go (never vendor/); `make cover` writes coverage.out and prints
 the total, and `make clean` removes it. `make dev` runs air at the release tools/air pins: the service
 answers, an edit of handlers.go is rebuilt and served within a bounded wait, and Ctrl-C (SIGINT to the
-process group) stops air and the service, leaving no process and no build folder behind. `.env` is
+process group) stops air and the service, leaving no process and no build folder behind; a postgres
+project's `make migrate` and `make dev` reach the database .env names and serve the notes. `.env` is
 read by build/lib.sh as data (never by make): the environment and make's command line win over it,
 and `.env.example` lists every variable the service reads. (`make up` and `make down`, which need
 Docker, are proven in test_compose.)
@@ -24,6 +25,8 @@ import pytest
 
 from harness.answers import SLUG
 from harness.loopback import free_port, listening, request
+from harness.notes import create_note, read_note
+from harness.postgres import PostgresServer, service_env
 from harness.project import Bake
 from harness.tools import make, require_tool, run
 from harness.waiting import wait_for
@@ -205,11 +208,25 @@ def test_air_is_pinned_in_a_tool_module_of_its_own(bake: Bake) -> None:
 
 
 @pytest.mark.slow
-def test_dev_serves_rebuilds_on_an_edit_and_stops_cleanly(bake: Bake) -> None:
-    """`make dev` serves with .env's PORT and LISTEN_ADDRESS, serves an edit of handlers.go, and stops on SIGINT."""
-    project = bake()
+@pytest.mark.parametrize("database", ["none", "postgres"])
+def test_dev_serves_rebuilds_on_an_edit_and_stops_cleanly(
+    bake: Bake, request: pytest.FixtureRequest, database: str
+) -> None:
+    """`make dev` serves with .env's settings, serves an edit of handlers.go, and stops on SIGINT.
+
+    With postgres, .env names a database of the test server (as .env.example names compose's, which
+    `make up` starts): `make migrate` and `make dev` reach it, and the notes are served before and after the edit.
+    """
+    project = bake(database=database)
     port = free_port()
-    (project / ".env").write_text(f"LISTEN_ADDRESS=127.0.0.1\nPORT={port}\n", encoding="utf-8")
+    settings = f"LISTEN_ADDRESS=127.0.0.1\nPORT={port}\n"
+    if database == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        settings += "".join(f"{name}={value}\n" for name, value in service_env(server.create_database()).items())
+    (project / ".env").write_text(settings, encoding="utf-8")
+    if database == "postgres":
+        migrated = make(project, "migrate")
+        assert migrated.returncode == 0, migrated.output
     log = project.parent / "make-dev.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -226,12 +243,16 @@ def test_dev_serves_rebuilds_on_an_edit_and_stops_cleanly(bake: Bake) -> None:
             json.loads(line) for line in log.read_text().splitlines() if line.startswith("{") and '"listening"' in line
         ]
         assert [entry["addr"] for entry in listening_lines] == [f"127.0.0.1:{port}"]
+        if database == "postgres":
+            assert create_note(port, "before the edit").status == 201
 
         handlers = project / "handlers.go"
         text = handlers.read_text(encoding="utf-8")
         assert f'const serviceName = "{SLUG}"' in text
         handlers.write_text(text.replace(f'const serviceName = "{SLUG}"', 'const serviceName = "edited"'), "utf-8")
         assert wait_for(lambda: greeting(port) == "edited", timeout=120, interval=0.2), log.read_text()
+        if database == "postgres":
+            assert read_note(port, 1).json() == {"id": 1, "text": "before the edit"}
 
         start = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal

@@ -38,7 +38,7 @@ from harness.docker import (
 )
 from harness.loopback import Reply, answers, free_port, request
 from harness.notes import Call, NotesLoad, create_note, read_note
-from harness.postgres import PostgresServer
+from harness.postgres import PostgresServer, TlsPostgres, service_env
 from harness.process import running_service
 from harness.project import COMBINATIONS, SHORT_NAMES, Bake, answers_id, bake_with, uses_postgres
 from harness.template import CA_BUNDLE
@@ -57,8 +57,13 @@ def database_name(url: str) -> str:
 
 
 def migrate(binary: Path, url: str, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `binary -migrate` against url."""
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    """Run `binary -migrate` against url, a database of a test server (without TLS)."""
+    return migrate_with(binary, service_env(url), timeout=timeout)
+
+
+def migrate_with(binary: Path, env: dict[str, str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `binary -migrate` with env."""
+    env = {"PATH": "/usr/bin:/bin", **env}
     return subprocess.run([binary, "-migrate"], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -86,7 +91,8 @@ def statuses(calls: list[Call]) -> Counter[int | None]:
 
 # DATABASE_URL shapes whose password (always holding SECRET) a naive redaction lets through: an unescaped
 # "@" that pgx splits into the host, spaces, "&", a backslash-escaped space, quotes, bad percent-encoding,
-# a password in the query, and the values pgx refuses outright.
+# a password in the query, a "/" or "?" that ends the host part early (the tail going to the database name
+# or a parameter), the values pgx refuses outright, and sslmodes that do not verify the server.
 REFUSED_DATABASE_URLS = [
     "postgres://app:Tr0ub4dor@3SECRET@db/app",
     "postgres://app:Tr0ub4dor@3SECRET@127.0.0.1:5432/app",
@@ -101,6 +107,13 @@ REFUSED_DATABASE_URLS = [
     "host=db password='SE CRET' port=notaport",
     "host=db password=pa\\ SECRET port=x",
     "host=db@SECRET password=x",
+    "host=db password=SE SECRET port=5432",
+    "postgres://db/app?password=SE&SECRET",
+    "postgres://app:5432/SECRET@db/app",
+    "postgres://app:5432?TimeZone=SECRET@db/app",
+    "postgres://app:SECRET@db/app?sslmode=disable",
+    "host=db password=SECRET sslmode=require",
+    "postgres://app:SECRET@db/app",
 ]
 # Shapes pgx reads, with a password a pattern would cut short: the service starts, and /readyz, which
 # logs why the database does not answer, must not show it either.
@@ -137,7 +150,7 @@ def test_bad_database_url_is_one_line_naming_it_without_the_password(postgres_bi
 def test_unreachable_database_logs_never_show_the_password(postgres_binary: Path, value: str) -> None:
     """With a database that never answers, startup and every /readyz log why, and never the password."""
     url = value.format(port=free_port())
-    with running_service(postgres_binary, env={"DATABASE_URL": url}, ready_path="/livez") as service:
+    with running_service(postgres_binary, env=service_env(url), ready_path="/livez") as service:
         for _ in range(2):
             assert request(service.port, "/readyz").status == 503
         service.signal()
@@ -158,6 +171,81 @@ def test_missing_database_url_is_one_line(postgres_binary: Path) -> None:
     ]
 
 
+# --- Verified TLS: the server checked against a CA, or no connection --------------------------------
+
+# Each sslmode that leaves the server unchecked, and the reason the one line gives.
+UNVERIFIED_SSLMODES = {
+    "disable": "it connects without TLS",
+    "allow": "it connects without TLS",
+    "prefer": "it falls back to a connection without TLS",
+    "require": "it does not check the server's certificate",
+}
+
+
+@pytest.mark.parametrize("sslmode", UNVERIFIED_SSLMODES)
+def test_unverified_sslmode_stops_the_service_in_one_line(
+    postgres_binary: Path, tls_postgres: TlsPostgres, sslmode: str
+) -> None:
+    """An sslmode that does not check the server stops the service and -migrate (exit 2), even with TLS on."""
+    url = tls_postgres.url(database_name(tls_postgres.server.create_database()), sslmode)
+    for args in ([], ["-migrate"]):
+        result = subprocess.run(
+            [postgres_binary, *args], env={"DATABASE_URL": url}, capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert f"DATABASE_URL does not verify the database server: {UNVERIFIED_SSLMODES[sslmode]}" in line, line
+        assert "want sslmode=verify-full" in line, line
+        assert "or DATABASE_ALLOW_UNVERIFIED=true for a local database" in line, line
+
+
+def test_the_right_ca_connects_over_tls(postgres_binary: Path, tls_postgres: TlsPostgres) -> None:
+    """verify-full with the CA that signed the server's certificate: it migrates and serves, every session in TLS."""
+    database = database_name(tls_postgres.server.create_database())
+    url = tls_postgres.url(database, "verify-full", tls_postgres.ca)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    migrated = subprocess.run([postgres_binary, "-migrate"], env=env, capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
+        assert create_note(service.port, "over TLS").status == 201
+        sessions = tls_postgres.server.query(
+            f"SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{database}'"
+        ).split()
+        output = service.stdout.text()
+    assert sessions, "no session of the service's"
+    assert set(sessions) == {"t"}, sessions
+    assert "not verified" not in output
+
+
+@pytest.mark.parametrize("server", ["another CA", "no TLS"])
+def test_an_unverifiable_server_is_refused(
+    postgres_binary: Path, tls_postgres: TlsPostgres, postgres_server: PostgresServer, server: str
+) -> None:
+    """verify-full refuses a server whose certificate another CA signed, and a server without TLS: one clear line."""
+    if server == "another CA":
+        database = database_name(tls_postgres.server.create_database())
+        url = tls_postgres.url(database, "verify-full", tls_postgres.other_ca)
+        reason = "certificate signed by unknown authority"
+    else:
+        url = postgres_server.create_database().replace(
+            "sslmode=disable", f"sslmode=verify-full&sslrootcert={tls_postgres.ca}"
+        )
+        reason = "server refused TLS connection"
+    result = migrate_with(postgres_binary, {"DATABASE_URL": url})
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert reason in line, line
+
+
+def test_allowed_unverified_connection_is_logged(postgres_binary: Path, postgres_server: PostgresServer) -> None:
+    """DATABASE_ALLOW_UNVERIFIED=true lets a local database without TLS through, with a warning saying so."""
+    result = migrate_with(postgres_binary, service_env(postgres_server.create_database()))
+    assert result.returncode == 0, result.stderr
+    (warning,) = [line for line in result.stdout.splitlines() if "not verified" in line]
+    assert json.loads(warning)["level"] == "WARN"
+    assert "it connects without TLS" in warning
+
+
 def test_migrate_exits_zero_also_when_up_to_date(postgres_binary: Path, postgres_server: PostgresServer) -> None:
     """`-migrate` applies every migration and exits 0; run again, it applies nothing and exits 0."""
     url = postgres_server.create_database()
@@ -174,7 +262,7 @@ def test_three_migrators_at_once_apply_each_migration_once(
 ) -> None:
     """Three `-migrate` processes started together all exit 0, and goose's table records each migration once."""
     url = postgres_server.create_database()
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+    env = {"PATH": "/usr/bin:/bin", **service_env(url)}
     processes = [
         subprocess.Popen([postgres_binary, "-migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(3)
@@ -196,7 +284,7 @@ def test_make_help_lists_migrate_and_generate(postgres_project: Path) -> None:
 def test_make_migrate_applies_the_migrations(postgres_project: Path, postgres_server: PostgresServer) -> None:
     """`make migrate` runs the same code (go run . -migrate) against DATABASE_URL."""
     url = postgres_server.create_database()
-    output = run(["make", "migrate"], cwd=postgres_project, env={"DATABASE_URL": url})
+    output = run(["make", "migrate"], cwd=postgres_project, env=service_env(url))
     assert f'"msg":"migrations up to date","version":{MIGRATIONS}' in output
     assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
 
@@ -271,7 +359,7 @@ def test_readiness_follows_the_database_without_a_restart(
 ) -> None:
     """Under load, a stopped database turns /readyz and the notes to 503 in bounded time, and back, in one process."""
     url = migrated_database(stoppable_postgres, postgres_binary)
-    with running_service(postgres_binary, env={"DATABASE_URL": url}) as service:
+    with running_service(postgres_binary, env=service_env(url)) as service:
         pid = service.pid
         load = NotesLoad(service.port, clients=4, max_seconds=120).start()
         try:
@@ -298,7 +386,7 @@ def test_readiness_follows_the_database_without_a_restart(
 def test_sigterm_with_queries_in_flight_loses_none(postgres_binary: Path, postgres_server: PostgresServer) -> None:
     """SIGTERM under a load of notes, played as a load balancer would: every call is answered 2xx, every 201 stored."""
     url = migrated_database(postgres_server, postgres_binary)
-    env = {"DATABASE_URL": url, "SHUTDOWN_DELAY": "2s"}
+    env = {**service_env(url), "SHUTDOWN_DELAY": "2s"}
     with running_service(postgres_binary, env=env) as service:
         load = NotesLoad(service.port, clients=8, max_seconds=60).start()
         try:
@@ -346,7 +434,7 @@ def post_notes(port: int, body: bytes, content_type: str | None = "application/j
 def test_notes_answer_the_contract(notes_binary: Path, postgres_server: PostgresServer) -> None:
     """POST /notes answers 201 with the note, GET 200; each refusal is a problem (RFC 9457), whatever the api answer."""
     url = migrated_database(postgres_server, notes_binary)
-    with running_service(notes_binary, env={"DATABASE_URL": url}) as service:
+    with running_service(notes_binary, env=service_env(url)) as service:
         port = service.port
         created = create_note(port, "first note")
         assert created.status == 201
@@ -360,7 +448,9 @@ def test_notes_answer_the_contract(notes_binary: Path, postgres_server: Postgres
             assert_problem(request(port, f"/notes/{note_id}"), 400, "id")
         for text in ("", " ", "x" * 1001, "a\0b"):
             assert_problem(post_notes(port, json.dumps({"text": text}).encode()), 400, "#/text")
-        for body in (b"", b"{", b"null", b"[]", b'{"text": "a", "extra": 1}', b'{"text": "a"} {}'):
+        # Another case, data after the value, a name twice, bytes that are not UTF-8.
+        hostile = (b'{"TEXT": "a"}', b'{"text": "a"}]', b'{"text": " ", "text": "b"}', b'{"text": "\xff"}')
+        for body in (b"", b"{", b"null", b"[]", b'{"text": "a", "extra": 1}', b'{"text": "a"} {}', *hostile):
             assert_problem(post_notes(port, body), 400, "#")
         assert_problem(post_notes(port, b"{}"), 400, "#/text")
         assert_problem(post_notes(port, b'{"text": "' + b"a" * (1 << 20) + b'"}'), 413)
@@ -434,12 +524,12 @@ def test_postgres_image_migrates_and_serves_notes_hardened(
     tag, url = postgres_service_image, postgres_server.create_database()
     containers: list[str] = []
     try:
-        migrator = run_container(tag, network="host", env={"DATABASE_URL": url}, options=HARDENED, command=["-migrate"])
+        migrator = run_container(tag, network="host", env=service_env(url), options=HARDENED, command=["-migrate"])
         containers.append(migrator)
         assert docker("wait", migrator, timeout=120).stdout.strip() == "0", container_logs(migrator)
         assert applied_versions(postgres_server, url) == list(range(MIGRATIONS + 1))
         port = free_port()
-        server = run_container(tag, network="host", env={"DATABASE_URL": url, "PORT": str(port)}, options=HARDENED)
+        server = run_container(tag, network="host", env={**service_env(url), "PORT": str(port)}, options=HARDENED)
         containers.append(server)
         host_config = container_inspect(server)["HostConfig"]
         assert (host_config["ReadonlyRootfs"], host_config["CapDrop"]) == (True, ["ALL"])

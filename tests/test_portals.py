@@ -98,6 +98,8 @@ CATALOG_CASES: dict[str, dict[str, Any]] = {
     "other-host": {"project_slug": "api", "module_path": "go.example.com/api", "lifecycle": "deprecated"},
     "yaml-special-text": {"description": 'Says "hi": #1, {ok} & [done] - really', "owner": "user:jane.doe"},
 }
+# Every Component names the Template it came from (template.yaml's metadata.name), and its release.
+FROM_TEMPLATE = "template:default/go-scratch-service"
 EXPECTED_ANNOTATIONS: dict[str, dict[str, str]] = {
     "defaults": {
         "backstage.io/source-location": f"url:https://github.com/example/{SLUG}/",
@@ -132,14 +134,20 @@ def test_catalog_info_describes_the_component(bake: Bake, case: str) -> None:
     project = bake(**answers)
     entity = yaml.safe_load((project / "catalog-info.yaml").read_text(encoding="utf-8"))
     context = {**COOKIECUTTER_JSON, "lifecycle": "experimental", "project_slug": SLUG, **answers}
+    origin = {"backstage.io/source-template": FROM_TEMPLATE, "backstage.io/template-version": context["version"]}
     assert entity["apiVersion"] == "backstage.io/v1alpha1"
     assert entity["kind"] == "Component"
     assert entity["metadata"]["name"] == context["project_slug"]
     assert BACKSTAGE_NAME.match(entity["metadata"]["name"])
     assert entity["metadata"]["title"] == context["project_name"]
     assert entity["metadata"]["description"] == context["description"]
-    assert entity["metadata"]["annotations"] == EXPECTED_ANNOTATIONS[case]
-    assert entity["spec"] == {"type": "service", "lifecycle": context["lifecycle"], "owner": context["owner"]}
+    assert entity["metadata"]["annotations"] == {**EXPECTED_ANNOTATIONS[case], **origin}
+    assert entity["spec"] == {
+        "type": "service",
+        "lifecycle": context["lifecycle"],
+        "owner": context["owner"],
+        "scaffoldedFrom": FROM_TEMPLATE,
+    }
 
 
 # --- New questions: owner, lifecycle, version ----------------------------------------

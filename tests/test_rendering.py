@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dockerfile_parse import DockerfileParser
 
 from harness.answers import COOKIECUTTER_JSON, SLUG, VERBATIM, cases
 from harness.project import GO_VERSION, Bake, uses_postgres
-from harness.template import CA_BUNDLE, ca_bundle_copied, ca_bundle_expected
+from harness.template import CA_BUNDLE, TEMPLATE_DIR, ca_bundle_copied, ca_bundle_expected
 from harness.tools import run
 
 # Jinja text left in a generated file; `${{ ... }}` is GitHub Actions syntax and may stay.
@@ -304,3 +306,16 @@ def test_default_go_version_is_a_current_patch_release() -> None:
     assert re.fullmatch(r"1\.\d+\.\d+", default), default
     assert tuple(int(part) for part in default.split(".")) >= (1, 27, 3)
     assert int(GO_VERSION.split(".")[1]) >= 22
+
+
+def test_catalog_info_names_its_template_and_release(bake: Bake) -> None:
+    """The Component names the Template of template.yaml (annotation and spec.scaffoldedFrom) and the release made."""
+    project = bake()
+    component, *_ = yaml.safe_load_all((project / "catalog-info.yaml").read_text(encoding="utf-8"))
+    template = yaml.safe_load((TEMPLATE_DIR / "template.yaml").read_text(encoding="utf-8"))
+    reference = f"template:default/{template['metadata']['name']}"
+    annotations = component["metadata"]["annotations"]
+    assert annotations["backstage.io/source-template"] == component["spec"]["scaffoldedFrom"] == reference
+    assert annotations["backstage.io/template-version"] == COOKIECUTTER_JSON["version"]
+    recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert annotations["backstage.io/template-version"] == recorded["context"]["cookiecutter"]["version"]

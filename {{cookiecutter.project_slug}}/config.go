@@ -39,6 +39,10 @@ type config struct {
 	// checked here, required to serve or migrate (not to -healthcheck).
 	// Never log it: it may hold a password.
 	DatabaseURL string
+	// DatabaseUnverified says how the connection to the database goes
+	// unverified (without TLS, or without checking the server's certificate),
+	// which only DATABASE_ALLOW_UNVERIFIED=true lets through; "" when verified.
+	DatabaseUnverified string
 {%- endif %}
 }
 
@@ -120,11 +124,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.ShutdownTimeout = d
 	}
 {%- if cookiecutter.database == "postgres" %}
+	allowUnverified := false
+	if v := getenv("DATABASE_ALLOW_UNVERIFIED"); v != "" {
+		allow, err := strconv.ParseBool(v)
+		if err != nil {
+			return config{}, fmt.Errorf("%w: DATABASE_ALLOW_UNVERIFIED=%q: want true (a local database only) or false",
+				errConfig, v)
+		}
+		allowUnverified = allow
+	}
 	if v := getenv("DATABASE_URL"); v != "" {
-		if _, err := parseDatabaseURL(v); err != nil {
+		database, err := parseDatabaseURL(v)
+		if err != nil {
+			return config{}, err
+		}
+		if err := checkVerified(database, allowUnverified); err != nil {
 			return config{}, err
 		}
 		cfg.DatabaseURL = v
+		cfg.DatabaseUnverified = unverifiedConnection(database)
 	}
 {%- endif %}
 	return cfg, nil

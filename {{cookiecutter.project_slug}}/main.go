@@ -75,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("%w: DATABASE_URL is not set: want a PostgreSQL URL such as %s", errConfig, databaseURLExample)
 	}
+	if cfg.DatabaseUnverified != "" {
+		logger.Warn("the database server is not verified: DATABASE_ALLOW_UNVERIFIED=true is for a local database only",
+			"reason", cfg.DatabaseUnverified)
+	}
 	if *migrateOnly {
 		return migrate(ctx, cfg.DatabaseURL, logger)
 	}

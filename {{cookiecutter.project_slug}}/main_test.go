@@ -49,6 +49,8 @@ func launchService(t *testing.T, env map[string]string) *service {
 	if _, ok := env["DATABASE_URL"]; !ok {
 		base["DATABASE_URL"] = migratedDatabaseURL(t)
 	}
+	// The test server may be a local one without TLS (TEST_DATABASE_URL).
+	base["DATABASE_ALLOW_UNVERIFIED"] = "true"
 {%- endif %}
 {%- if cookiecutter.__prometheus_metrics == "True" %}
 	base["METRICS_PORT"] = strconv.Itoa(freePort(t))
@@ -324,6 +326,10 @@ func TestRunRejectsInvalidConfiguration(t *testing.T) {
 {%- if cookiecutter.database == "postgres" %}
 		{"database url with a bad port", "DATABASE_URL", "postgres://app:s3cret@db:port/app"},
 		{"database url of another scheme", "DATABASE_URL", "mysql://app:s3cret@db/app"},
+		{"database url without TLS", "DATABASE_URL", "postgres://app:s3cret@db/app?sslmode=disable"},
+		{"database url that falls back to plain text", "DATABASE_URL", "postgres://app:s3cret@db/app?sslmode=prefer"},
+		{"database url that trusts any certificate", "DATABASE_URL", "postgres://app:s3cret@db/app?sslmode=require"},
+		{"allow unverified not a boolean", "DATABASE_ALLOW_UNVERIFIED", "sometimes"},
 {%- endif %}
 	}
 	for _, tt := range tests {
@@ -415,8 +421,11 @@ func TestRunFailsWhenPortIsTaken(t *testing.T) {
 			return port
 		}
 {%- if cookiecutter.database == "postgres" %}
-		if key == "DATABASE_URL" {
+		switch key {
+		case "DATABASE_URL":
 			return database
+		case "DATABASE_ALLOW_UNVERIFIED":
+			return "true"
 		}
 {%- endif %}
 		return ""

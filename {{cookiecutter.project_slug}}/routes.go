@@ -32,15 +32,14 @@ func addRoutes(mux *http.ServeMux, d deps) {
 // other answers to such a request (a redirect to the cleaned path) pass.
 func answerUnroutedWithProblems(logger *slog.Logger, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			w = &unroutedWriter{ResponseWriter: w, request: r, logger: logger}
-		}
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(&unroutedWriter{ResponseWriter: w, request: r, logger: logger}, r)
 	})
 }
 
 // unroutedWriter writes a problem instead of the 404 or 405 that ServeMux
-// writes as plain text, and drops that text.
+// writes as plain text when no route took the request, and drops that text.
+// ServeMux records the pattern of the route that took it in request.Pattern
+// before it calls the route's handler: "" means none did.
 type unroutedWriter struct {
 	http.ResponseWriter
 	request  *http.Request
@@ -48,20 +47,28 @@ type unroutedWriter struct {
 	replaced bool // a problem was written: drop what ServeMux writes
 }
 
-// WriteHeader writes the problem of a 404 or 405, or passes code on.
+// WriteHeader writes the problem of an unrouted 404 or 405, or passes code on.
 func (w *unroutedWriter) WriteHeader(code int) {
 	var detail string
-	switch code {
-	case http.StatusNotFound:
+	switch {
+	case w.request.Pattern != "":
+	case code == http.StatusNotFound:
 		detail = "Nothing is served at this path."
-	case http.StatusMethodNotAllowed:
+	case code == http.StatusMethodNotAllowed:
 		detail = "This path does not take this method: Allow lists those it takes."
-	default:
+	}
+	if detail == "" {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
 	w.replaced = true
 	writeProblem(w.ResponseWriter, w.request, w.logger, problem.New(code, detail))
+}
+
+// Unwrap gives http.ResponseController the writer underneath, for a route's
+// handler that flushes or sets deadlines.
+func (w *unroutedWriter) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
 }
 
 // Write drops ServeMux's text once a problem was written in its place.
