@@ -148,7 +148,8 @@ CHANGELOG_V2_HOSTILE = (
     "## v2.0.0\n\n"
     f"- handlers.go: a comment. {HOSTILE_HTML[0]} Thanks {HOSTILE_MENTIONS[0]} and {HOSTILE_MENTIONS[1]}!\n"
     f"- {HOSTILE_HTML[1]} hidden {HOSTILE_HTML[2]}; cc {HOSTILE_MENTIONS[2]}; mail ops@example.com.\n"
-    "- Code stays code: `<b>` and `@alice`.\n\n"
+    "- Code stays code: `<b>` and `@alice`.\n"
+    "- Colours stay \x1b[31mplain\x1b[0m.\n\n"
     "### Action required\n\n"
     f"{ACTION_TEXT}\n"
 )

@@ -243,6 +243,7 @@ def check_brings_exactly_v2(project: Path, template: Path, tmp_path: Path) -> No
         f"A\t{ADDED_FILE.name}",
         f"D\t{REMOVED_FILE.name}",
         "M\t.cruft.json",
+        "M\tcatalog-info.yaml",  # it names the release
         f"M\t{TEMPLATE_FILE.name}",
     ]
     assert (project / TEMPLATE_FILE.name).read_text(encoding="utf-8") == before.replace(OLD_LINE, NEW_LINE)
@@ -756,6 +757,8 @@ def test_template_status_behind_then_with_branch_then_up_to_date(released_templa
     ]
     assert "## v2.0.0" in lines
     assert ACTION_TEXT in lines
+    assert "\x1b" not in behind.stdout  # the CHANGELOG's escape sequence reaches no terminal
+    assert "- Colours stay ?[31mplain?[0m." in lines
     facts = json.loads(template_status(project, "template-status-json").stdout)
     assert sorted(facts) == sorted(
         ["template", "release", "newest", "behind", "major", "action_required", "changelog", "update_branch"]

@@ -582,8 +582,16 @@ def status() -> dict[str, Any]:
     }
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def status_text(facts: dict[str, Any]) -> str:
-    """The status for a person."""
+    """The status for a person, on a terminal: control characters (escape sequences) of the CHANGELOG shown as ?."""
+    return CONTROL.sub("?", plain_status(facts))
+
+
+def plain_status(facts: dict[str, Any]) -> str:
+    """The status as lines of text."""
     lines = [f"template: {facts['template']}", f"release:  {facts['release']}"]
     if not facts["behind"]:
         return "\n".join([*lines, f"newest:   {facts['newest']} (up to date)"]) + "\n"
