@@ -114,6 +114,14 @@ def check_settings_in(answers: dict[str, Any], rules: ModuleType) -> None:
             raise UnsafeAnswerError(str(err)) from err
 
 
+def check_location_in(value: object, rules: ModuleType) -> None:
+    """Refuse rendering a location other than the template's own (the pre-generation hook refuses it first)."""
+    try:
+        rules.check_template_location(value)
+    except rules.InvalidAnswer as err:
+        raise UnsafeAnswerError(str(err)) from err
+
+
 def check_folder_name(value: object, answers: object, slug_allowed: str) -> None:
     """Refuse a slug that is no folder name: cookiecutter would create its parents before any hook runs."""
     if not isinstance(value, str):
@@ -162,6 +170,8 @@ class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
         if attribute == SLUG_QUESTION and isinstance(obj, dict):
             check_folder_name(value, obj, self.rules.SLUG_ALLOWED)
             check_settings_in(obj, self.rules)
+        if attribute == self.rules.TEMPLATE_LOCATION_KEY and isinstance(obj, dict):
+            check_location_in(value, self.rules)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -170,6 +180,8 @@ class SandboxedAnswersEnvironment(ImmutableSandboxedEnvironment):
         if argument == SLUG_QUESTION and isinstance(obj, dict):
             check_folder_name(value, obj, self.rules.SLUG_ALLOWED)
             check_settings_in(obj, self.rules)
+        if argument == self.rules.TEMPLATE_LOCATION_KEY and isinstance(obj, dict):
+            check_location_in(value, self.rules)
         return value
 
 

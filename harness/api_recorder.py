@@ -36,7 +36,10 @@ class Recorder:
 
 @contextlib.contextmanager
 def recording_api() -> Iterator[Recorder]:
-    """Serve on a free loopback port until the block ends; every request is recorded and answered 201 {}."""
+    """Serve on a free loopback port until the block ends; every request is recorded and answered 201.
+
+    The answer is what both APIs give a new pull or merge request that the job reads: {"number": 1, "iid": 1}.
+    """
     recorder = Recorder(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -46,9 +49,10 @@ def recording_api() -> Iterator[Recorder]:
             recorder.requests.append(Recorded("POST", self.path, dict(self.headers.items()), body))
             self.send_response(201)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
+            answer = b'{"number": 1, "iid": 1}'
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(b"{}")
+            self.wfile.write(answer)
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep the test output quiet."""

@@ -125,14 +125,34 @@ def release_patch(template: Path) -> None:
     tag(template, PATCH)
 
 
-def release_v2(template: Path) -> None:
-    """Release v2.0.0: changes a file, adds one, removes one, with its CHANGELOG entry."""
+def release_v2(template: Path, changelog: str = CHANGELOG_V2, previous: str = V1) -> None:
+    """Release v2.0.0 after `previous`: changes a file, adds one, removes one, with its CHANGELOG entry."""
     replace_in(template / TEMPLATE_FILE, OLD_LINE, NEW_LINE)
     (template / ADDED_FILE).write_text(ADDED_TEXT, encoding="utf-8")
     (template / REMOVED_FILE).unlink()
-    set_release(template, V1, V2)
-    replace_in(template / "CHANGELOG.md", "\n## v1.0.0", f"\n{CHANGELOG_V2}\n## v1.0.0")
+    set_release(template, previous, V2)
+    replace_in(template / "CHANGELOG.md", "\n## v1.0.0", f"\n{changelog}\n## v1.0.0")
     tag(template, V2)
+
+
+# A CHANGELOG entry as anyone with a commit to the template could write it: raw HTML that would load an
+# image, fold text away or run script, mentions that would notify people, and a part projects must act on.
+HOSTILE_HTML = (
+    '<img src="https://evil.example/t.png">',
+    "<details><summary>More</summary>",
+    "<script>alert(1)</script>",
+)
+HOSTILE_MENTIONS = ("@org/platform-team", "@alice", "@all")
+ACTION_TEXT = "- Set DATABASE_SSLMODE=verify-full in every environment before merging."
+CHANGELOG_V2_HOSTILE = (
+    "## v2.0.0\n\n"
+    f"- handlers.go: a comment. {HOSTILE_HTML[0]} Thanks {HOSTILE_MENTIONS[0]} and {HOSTILE_MENTIONS[1]}!\n"
+    f"- {HOSTILE_HTML[1]} hidden {HOSTILE_HTML[2]}; cc {HOSTILE_MENTIONS[2]}; mail ops@example.com.\n"
+    "- Code stays code: `<b>` and `@alice`.\n"
+    "- Colours stay \x1b[31mplain\x1b[0m.\n\n"
+    "### Action required\n\n"
+    f"{ACTION_TEXT}\n"
+)
 
 
 def commit_project(project: Path, message: str) -> None:
@@ -194,15 +214,32 @@ def cruft_like_pipx(pytools: Path, project: Path) -> Path:
     return pytools
 
 
+def template_status(project: Path, target: str = "template-status") -> subprocess.CompletedProcess[str]:
+    """Run `make template-status` (or template-status-json) in the project; the caller checks the outcome."""
+    env = {**os.environ, **GIT_IDENTITY}
+    return subprocess.run(
+        ["make", target], cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
 def template_update(
-    project: Path, report: Path | None = None, *, pytools: Path | None = None, bytecode: bool = False
+    project: Path,
+    report: Path | None = None,
+    *,
+    pytools: Path | None = None,
+    bytecode: bool = False,
+    bundle: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `make template-update` in the project (build/pytool.sh brings cruft); the caller checks the outcome.
+
+    With a bundle path it runs as CI's first job does: the new branch written there for the push job.
 
     pytools is the PYTOOLS_DIR build/pytool.sh takes cruft from; with bytecode, Python writes its bytecode
     caches, as on a developer's machine or a CI runner (the tests' environment turns them off).
     """
     env = {**os.environ, **GIT_IDENTITY}
+    if bundle is not None:
+        env["TEMPLATE_UPDATE_BUNDLE"] = str(bundle)
     if pytools is not None:
         env["PYTOOLS_DIR"] = str(pytools)
     if bytecode:
@@ -267,6 +304,69 @@ def other_template(template: Path, directory: Path, marker: Path) -> Path:
     (directory / HOOK_FILE).write_text(payload(marker), encoding="utf-8")
     tag(directory, "9.0.0")
     return directory
+
+
+# --- CI's second job, run by hand: build/template-update-push.sh against a loopback API ---------------
+
+PUSH_TOKEN = "push-token-8d2e51"  # no server accepts it
+
+
+def push_environment(ci: str, project: Path, remote: Path, api: str) -> dict[str, str]:
+    """What GitHub Actions or GitLab CI give the push job on the project's main, the remote and API replaced."""
+    base = git(project, "rev-parse", "main").strip()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "CI_"))}
+    env.update({**GIT_IDENTITY, "TEMPLATE_UPDATE_REMOTE": str(remote), "TEMPLATE_UPDATE_API": api})
+    if ci == "github":
+        return {
+            **env,
+            "GITHUB_ACTIONS": "true",
+            "GH_TOKEN": PUSH_TOKEN,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "example/project",
+            "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_SHA": base,
+        }
+    return {
+        **env,
+        "TEMPLATE_UPDATE_TOKEN": PUSH_TOKEN,
+        "CI_API_V4_URL": "https://gitlab.com/api/v4",
+        "CI_SERVER_URL": "https://gitlab.com",
+        "CI_PROJECT_PATH": "example/project",
+        "CI_PROJECT_ID": "42",
+        "CI_COMMIT_BRANCH": "main",
+        "CI_COMMIT_SHA": base,
+    }
+
+
+def template_update_push(
+    ci: str, project: Path, remote: Path, api: str, bundle: Path, report: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run `make template-update-push` in the project on main, as the push job would; the caller checks it."""
+    env = {**push_environment(ci, project, remote, api), "TEMPLATE_UPDATE_BUNDLE": str(bundle)}
+    env["TEMPLATE_UPDATE_REPORT"] = str(report)
+    return subprocess.run(
+        ["make", "template-update-push"], cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+# --- A release's migration: release-migrations/vX.Y.Z in the template's root, run after cruft ----------
+
+MIGRATION_NOTE = "MIGRATED.md"
+MIGRATION = f"""#!/bin/sh
+# Template release migration: what cruft cannot do (here: a note naming the releases it moved between).
+set -eu
+printf '# Migrated\\n\\nFrom %s to %s.\\n' "$TEMPLATE_UPDATE_FROM" "$TEMPLATE_UPDATE_TO" > {MIGRATION_NOTE}
+"""
+
+
+def add_migration(template: Path, version: str, script: str = MIGRATION, *, executable: bool = True) -> Path:
+    """Write the template's release-migrations/v<version> (committed with the next tag)."""
+    path = template / "release-migrations" / f"v{version}"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(script, encoding="utf-8")
+    path.chmod(0o755 if executable else 0o644)
+    return path
 
 
 # --- A fleet: services pushed to origins of their own, releases cut one after another -----------

@@ -670,8 +670,13 @@ def check_template_version(value: object) -> str:
 TEMPLATE_LOCATION_RE = re.compile(TEMPLATE_LOCATION_PATTERN)
 
 
-def check_template_location(value: object) -> str:
-    """Accept the template's location: an https URL without credentials, or an absolute local path."""
+def redacted_location(value: object) -> object:
+    """A location for an error line: any user and password in a URL replaced by ***."""
+    return re.sub(r"(://)[^/@]*@", r"\1***@", value) if isinstance(value, str) else value
+
+
+def check_location_shape(value: object) -> str:
+    """Accept a location an updater may fetch: an https URL without credentials, or an absolute local path."""
     if (
         not isinstance(value, str)
         or len(value) > TEMPLATE_LOCATION_MAX_LENGTH
@@ -680,11 +685,24 @@ def check_template_location(value: object) -> str:
     ):
         raise InvalidAnswer(
             TEMPLATE_LOCATION_KEY,
-            value,
+            redacted_location(value),
             "the template's own location: an https:// URL with no user, password, query or fragment "
             "(e.g. https://github.com/acme/go-scratch-service), or an absolute local path",
         )
     return value
+
+
+def check_template_location(value: object) -> str:
+    """Accept only the template's own location, TEMPLATE_LOCATION: never one from the answers or a config."""
+    check_location_shape(value)
+    if value != TEMPLATE_LOCATION:
+        raise InvalidAnswer(
+            TEMPLATE_LOCATION_KEY,
+            redacted_location(value),
+            f"the template's own location, {json.dumps(TEMPLATE_LOCATION)} (TEMPLATE_LOCATION in hooks/rules.py): "
+            "it is no answer, leave it out",
+        )
+    return str(value)
 
 
 def check_private_keys(raw: dict[str, Any]) -> None:
@@ -693,7 +711,7 @@ def check_private_keys(raw: dict[str, Any]) -> None:
         if not key.startswith("_") or key in RUNTIME_PRIVATE_KEYS or key in DERIVED_KEYS:
             continue
         if key == TEMPLATE_LOCATION_KEY:
-            check_template_location(value)
+            check_location_shape(value)  # whether it is the template's own: check_template_location
             continue
         if key == "_extensions" and value == EXTENSIONS:
             continue
@@ -793,8 +811,9 @@ def check_answers(raw: dict[str, Any]) -> Answers:
 
 
 def check_context(raw: dict[str, Any]) -> Answers:
-    """Everything the pre-generation hook checks: the settings, the answers, the derived answers."""
+    """Everything the pre-generation hook checks: the settings, the location, the answers, the derived answers."""
     check_private_keys(raw)
+    check_template_location(raw.get(TEMPLATE_LOCATION_KEY))
     answers = check_answers(raw)
     check_derived(raw, answers)
     return answers

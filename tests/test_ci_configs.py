@@ -197,7 +197,7 @@ def test_every_github_step_is_one_make_target(github_project: Path) -> None:
     assert bodies["ci.yml/vuln"] == ["make vuln"]
     assert bodies["ci.yml/sbom"] == ["make sbom"]
     assert bodies["ci.yml/image"] == ["make image-test"]
-    assert bodies["template-update.yml/update"] == ["make template-update"]
+    assert bodies["template-update.yml/update"] == ["make template-status", "make template-update"]
     assert bodies["template-update.yml/pull-request"] == ["make template-update-push"]
     for job, runs in bodies.items():
         if job.split("/")[1] not in NOT_GLUE:
@@ -214,7 +214,7 @@ def test_every_gitlab_script_is_one_make_target(gitlab_project: Path) -> None:
     assert scripts["vuln"] == ["make vuln"]
     assert scripts["sbom"] == ["make sbom"]
     assert scripts["build-image"] == ['make image-test VERSION="$CI_COMMIT_SHORT_SHA"']
-    assert scripts["template-update"] == ["make template-update"]
+    assert scripts["template-update"] == ["make template-status", "make template-update"]
     assert scripts["template-update-push"] == ["make template-update-push"]
     for name, script in scripts.items():
         if name not in NOT_GLUE:

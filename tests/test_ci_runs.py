@@ -25,6 +25,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -34,7 +35,11 @@ from harness.golang_image import ensure_golang_image
 from harness.postgres import PostgresServer, running_postgres
 from harness.project import GO_VERSION, bake_with
 from harness.repositories import (
+    ACTION_TEXT,
     ADDED_FILE,
+    CHANGELOG_V2_HOSTILE,
+    HOSTILE_HTML,
+    HOSTILE_MENTIONS,
     NEW_LINE,
     TEMPLATE_FILE,
     V2,
@@ -330,19 +335,70 @@ def test_update_jobs_push_the_branch_and_open_the_request(tmp_path: Path, ci: st
         result = run_update(ci, project, remote, api, tmp_path / "run").check()
     assert NEW_LINE in pushed_file(remote, TEMPLATE_FILE)
     assert pushed_file(remote, ADDED_FILE)
-    (request,) = api.requests
     if ci == "github":
+        request, labels = api.requests  # v2 is a MAJOR release: a draft, then its labels
         assert request.path == "/repos/example/project/pulls"
         assert request.headers["Authorization"] == f"Bearer {FAKE_TOKEN}"
         pull = json.loads(request.body)
         assert (pull["title"], pull["head"], pull["base"]) == (f"Template release v{V2}", BRANCH, "main")
         assert "## v2.0.0" in pull["body"]
+        assert pull["draft"] is True
+        assert labels.path == "/repos/example/project/issues/1/labels"
+        assert labels.headers["Authorization"] == f"Bearer {FAKE_TOKEN}"
     else:
+        (request,) = api.requests
         assert "artifacts from template-update was empty" not in result.output  # the bundle came as an artifact
         assert request.path.endswith("/merge_requests")
         assert request.headers["PRIVATE-TOKEN"] == FAKE_TOKEN
         assert f"source_branch={BRANCH.replace('/', '%2F')}" in request.body
+        assert f"title=Draft%3A+Template+release+v{V2}" in request.body
     assert "pushed template-update/v2.0.0" in result.output
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_update_jobs_send_changelog_as_text_and_report_the_status(tmp_path: Path, ci: str) -> None:
+    """Hostile CHANGELOG text and Action required: the request inert, a draft, labelled; the status summarised.
+
+    The default branch's status reaches the job summary on GitHub (through $GITHUB_STEP_SUMMARY), the job log
+    on GitLab; with the update branch on the remote already, the next run names it there and finds nothing to do.
+    """
+    template = release_repository(tmp_path)
+    project = made_by_cli(template, tmp_path / "made", {"project_slug": SLUG, "ci": ci, "go_version": GO_VERSION})
+    remote = as_clone(project, ORIGINS[ci])
+    release_v2(template, CHANGELOG_V2_HOSTILE)
+    with recording_api() as api:
+        result = run_update(ci, project, remote, api, tmp_path / "run").check()
+    if ci == "github":
+        request, labels = api.requests
+        body = json.loads(request.body)["body"]
+        assert json.loads(labels.body) == {"labels": ["template-update", "action-required"]}
+        # act shows what a step wrote to $GITHUB_STEP_SUMMARY: "⚙  Summary - <text>", up to the next log line.
+        summary = result.output.split("Summary - ", 1)[-1].split("\n[", 1)[0]
+        assert summary.startswith("## Template status\n"), result.output[-4000:]
+        assert "| Release | `v1.0.0` |\n| Newest | `v2.0.0` |\n| Releases behind | `1` |" in summary
+        assert "| Update branch | `none` |" in summary
+        assert HOSTILE_HTML[2] not in summary
+        assert f"> {ACTION_TEXT}" in summary
+    else:
+        (request,) = api.requests
+        form = dict(pair.split("=", 1) for pair in request.body.split("&"))
+        body = unquote_plus(form["description"])
+        assert unquote_plus(form["labels"]) == "template-update,action-required"
+        assert f"newest:   v{V2} (1 release(s) behind, MAJOR and action required)" in result.output
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert not any(html in body for html in HOSTILE_HTML)
+    assert all(f"`{mention}`" in body for mention in HOSTILE_MENTIONS)
+    assert body.index("## Action required") < body.index("## What changes")
+
+    # The next run: the branch is on the remote (fetched as origin's), holding the update: nothing to do.
+    git(project, "fetch", "--quiet", str(remote), f"refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+    with recording_api() as api:
+        again = run_update(ci, project, remote, api, tmp_path / "again").check()
+    assert f"nothing to do: {BRANCH} exists already" in again.output
+    assert "nothing to push" in again.output or ci == "github"  # GitHub skips the push job: no branch output
+    assert api.requests == []
+    waiting = {"github": f"| Update branch | `origin/{BRANCH}` |", "gitlab": f"update branch: origin/{BRANCH}"}
+    assert waiting[ci] in again.output
 
 
 # A release whose post-generation hook plants, where it runs, everything that could act later in the
@@ -423,7 +479,7 @@ def test_a_hostile_release_never_sees_the_token(tmp_path: Path, ci: str) -> None
     assert leaks == [], leaks
     assert not (capture / "stolen.git").exists()
     result.check()
-    assert len(api.requests) == 1
+    assert len(api.requests) == (2 if ci == "github" else 1)  # GitHub: the pull request, then its labels
     # The branch carries the release's own push script, and it never ran: the base's did.
     push_script = Path("{{cookiecutter.project_slug}}") / "build" / "template-update-push.sh"
     assert "replaced-push-script" in pushed_file(remote, push_script)

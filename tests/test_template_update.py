@@ -12,29 +12,40 @@ refused before cruft runs, and the hostile code it names never runs.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
+from harness.api_recorder import recording_api
 from harness.backstage import Backstage, fetch_job, form_answers
-from harness.project import GO_VERSION
+from harness.project import GO_VERSION, bake_with
 from harness.repositories import (
+    ACTION_TEXT,
     ADDED_FILE,
     ADDED_TEXT,
     CHANGELOG_V2,
+    CHANGELOG_V2_HOSTILE,
+    HOSTILE_HTML,
+    HOSTILE_MENTIONS,
+    MIGRATION_NOTE,
     NEW_LINE,
     OLD_LINE,
     PATCH,
+    PUSH_TOKEN,
     REMOVED_FILE,
     RULES_FILE,
     TEMPLATE_FILE,
     USER_NOTE,
     V1,
     V2,
+    add_migration,
     add_user_note,
     commit_project,
     cruft,
@@ -50,7 +61,9 @@ from harness.repositories import (
     replace_in,
     set_release,
     tag,
+    template_status,
     template_update,
+    template_update_push,
 )
 from harness.tools import run
 
@@ -143,6 +156,70 @@ def test_template_location_is_a_url_without_credentials(pre_gen: ModuleType, loc
         pre_gen.rules.check_private_keys(context)
 
 
+def test_only_the_templates_own_location_is_accepted(pre_gen: ModuleType) -> None:
+    """The hook's whole check accepts TEMPLATE_LOCATION alone: any other location, however well formed, is refused."""
+    rules = pre_gen.rules
+    pre_gen.rules.check_context({**pre_gen.ANSWERS, "_template_location": rules.TEMPLATE_LOCATION})  # control
+    for location in ("https://gitlab.example.com/platform/go-scratch-service", f"{rules.TEMPLATE_LOCATION}/"):
+        with pytest.raises(pre_gen.InvalidAnswer, match=r"^_template_location=.* is not allowed: the template's own"):
+            rules.check_context({**pre_gen.ANSWERS, "_template_location": location})
+    with pytest.raises(pre_gen.InvalidAnswer, match=r"^_template_location=null is not allowed"):
+        rules.check_context({key: value for key, value in pre_gen.ANSWERS.items() if key != "_template_location"})
+
+
+EVIL_LOCATION = "https://evil.example/tpl"
+API_SCRIPT = """
+import json, sys
+from cookiecutter.main import cookiecutter
+cookiecutter(sys.argv[1], no_input=True, output_dir=sys.argv[2], extra_context=json.loads(sys.argv[3]))
+"""
+
+
+def generate_with_location(way: str, template: Path, output: Path) -> subprocess.CompletedProcess[str]:
+    """Generate a project from the template with _template_location=EVIL_LOCATION passed the given way."""
+    answers = {"project_slug": SLUG, "go_version": GO_VERSION, "_template_location": EVIL_LOCATION}
+    pairs = [f"{key}={value}" for key, value in answers.items()]
+    commands = {
+        "cli": [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), str(template), *pairs],
+        "cli-hooks-off": [
+            *[sys.executable, "-m", "cookiecutter", "--no-input", "--accept-hooks", "no"],
+            *["-o", str(output), str(template), *pairs],
+        ],
+        "python-api": [sys.executable, "-c", API_SCRIPT, str(template), str(output), json.dumps(answers)],
+    }
+    if way == "cruft":
+        context = json.dumps(answers)
+        return cruft("create", str(template), "--no-input", "--extra-context", context, "--output-dir", str(output),
+                     cwd=output)  # fmt: skip
+    return subprocess.run(commands[way], cwd=output, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize("way", ["cli", "cli-hooks-off", "python-api", "cruft"])
+def test_location_from_outside_is_refused_and_nothing_stays(released_template: Path, tmp_path: Path, way: str) -> None:
+    """_template_location on the command line, in extra_context (Python API, cruft create), hooks off: refused."""
+    output = tmp_path / "out"
+    output.mkdir()
+    result = generate_with_location(way, released_template, output)
+    assert result.returncode != 0, say(result)
+    refusal = (
+        f'_template_location="{EVIL_LOCATION}" is not allowed: the template\'s own location, "{released_template}"'
+    )
+    assert refusal in say(result)
+    if way == "cli":  # the hook's one line; cookiecutter's own FailedHookException lines carry no "error:"
+        assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [f"error: {refusal}"
+            + " (TEMPLATE_LOCATION in hooks/rules.py): it is no answer, leave it out"]  # fmt: skip
+    assert list(output.iterdir()) == []
+    # Control: the same way without the planted location makes the project.
+    made = tmp_path / "made"
+    made.mkdir()
+    if way != "cruft":
+        run([sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(made), str(released_template),
+             f"project_slug={SLUG}", f"go_version={GO_VERSION}"], cwd=made)  # fmt: skip
+    else:
+        made_by_cruft(released_template, made, ANSWERS)
+    assert (made / SLUG / ".cruft.json").is_file()
+
+
 def test_rendered_state_is_deterministic(released_template: Path, tmp_path: Path) -> None:
     """Two renders of the same answers write the same .cruft.json, byte for byte."""
     first = made_by_cli(released_template, tmp_path / "one", ANSWERS)
@@ -166,6 +243,7 @@ def check_brings_exactly_v2(project: Path, template: Path, tmp_path: Path) -> No
         f"A\t{ADDED_FILE.name}",
         f"D\t{REMOVED_FILE.name}",
         "M\t.cruft.json",
+        "M\tcatalog-info.yaml",  # it names the release
         f"M\t{TEMPLATE_FILE.name}",
     ]
     assert (project / TEMPLATE_FILE.name).read_text(encoding="utf-8") == before.replace(OLD_LINE, NEW_LINE)
@@ -399,3 +477,419 @@ def test_hostile_cruft_json_runs_its_code_in_plain_cruft(released_template: Path
     plant(project, values)
     cruft("update", "--skip-apply-ask", cwd=project)
     assert marker.exists()
+
+
+# .cruft.json of the wrong shape: each refused in one line, exit 2, never a traceback.
+WRONG_SHAPES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "top-level-list": (lambda recorded: [recorded], ".cruft.json is not allowed: a JSON object, not list"),
+    "context-list": (lambda recorded: {**recorded, "context": []}, "context must be an object holding"),
+    "context-missing": (
+        lambda recorded: {k: v for k, v in recorded.items() if k != "context"},
+        "context must be an object holding",
+    ),
+    "cookiecutter-list": (lambda recorded: {**recorded, "context": {"cookiecutter": []}}, "context must be an object"),
+    "template-number": (lambda recorded: {**recorded, "template": 5}, "template=5 is not allowed"),
+    "checkout-list": (lambda recorded: {**recorded, "checkout": ["v2.0.0"]}, 'checkout=["v2.0.0"] is not allowed'),
+    "commit-object": (lambda recorded: {**recorded, "commit": {"sha": "x"}}, 'commit={"sha": "x"} is not allowed'),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_cruft_json_of_the_wrong_shape_is_refused_in_one_line(
+    released_template: Path, tmp_path: Path, case: tuple[Callable[[dict[str, Any]], Any], str]
+) -> None:
+    """A list for the whole file, the context or the answers, a number for the template: exit 2, one line."""
+    reshape, says = case
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    release_patch(released_template)
+    (project / ".cruft.json").write_text(json.dumps(reshape(state(project))), encoding="utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Reshaped .cruft.json")
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    (line,) = errors(updated)
+    assert line.startswith("error: ")
+    assert says in line
+    assert "Traceback" not in say(updated)
+    assert git(project, "branch", "--list", "template-update/*") == ""
+    status = template_status(project)
+    assert (status.returncode, errors(status)) == (2, [line])
+
+
+# --- An update branch that exists already -------------------------------------------------------
+
+
+def test_branch_made_from_the_base_with_other_content_is_refused(released_template: Path, tmp_path: Path) -> None:
+    """template-update/v2.0.0 made from main with other content: exit 2 in one line, never 'nothing to do'."""
+    project = project_from_v1("cli", released_template, tmp_path)
+    main = git(project, "rev-parse", "main").strip()
+    git(project, "switch", "--quiet", "--create", BRANCH)
+    (project / "planted.txt").write_text("not the release\n", encoding="utf-8")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Planted")
+    planted = git(project, "rev-parse", "HEAD")
+    git(project, "switch", "--quiet", "main")
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    assert errors(updated) == [
+        f"error: {BRANCH} exists but is not the update to v{V2}: its first commit after {main[:12]} differs from "
+        f"what v{V2} gives there; review it, then delete it to redo the update"
+    ]
+    assert "nothing to do" not in updated.stdout
+    assert git(project, "rev-parse", BRANCH) == planted  # left as it was
+    assert git(project, "worktree", "list", "--porcelain").count("worktree ") == 1  # the throwaway one is gone
+    assert (git(project, "branch", "--show-current").strip(), git(project, "status", "--porcelain")) == ("main", "")
+    # The same branch with nothing on it (made from main and pushed as it is): refused too.
+    git(project, "branch", "--force", BRANCH, "main")
+    assert errors(template_update(project)) == [
+        f"error: {BRANCH} exists but holds no commit on this branch: delete it to redo the update"
+    ]
+
+
+def test_branch_on_the_remote_with_other_content_is_refused(released_template: Path, tmp_path: Path) -> None:
+    """Only on the remote (origin/template-update/v2.0.0, fetched), other content: refused, no local branch made."""
+    project = project_from_v1("cli", released_template, tmp_path)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
+    git(project, "remote", "add", "origin", str(remote))
+    planter = tmp_path / "planter"
+    git(tmp_path, "clone", "--quiet", str(remote), str(planter))
+    git(planter, "switch", "--quiet", "--create", BRANCH)
+    replace_in(planter / TEMPLATE_FILE.name, OLD_LINE, NEW_LINE)  # part of the release, not all of it
+    git(planter, "commit", "--quiet", "--all", "-m", "Half an update")
+    git(planter, "push", "--quiet", "origin", BRANCH)
+    git(project, "fetch", "--quiet", "origin")
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    (line,) = errors(updated)
+    assert line.startswith(f"error: origin/{BRANCH} exists but is not the update to v{V2}")
+    assert git(project, "branch", "--list", BRANCH) == ""
+
+
+def test_branch_with_the_update_and_the_teams_commits_is_nothing_to_do(released_template: Path, tmp_path: Path) -> None:
+    """The update branch with conflicts the team resolved on top, main moved on since: still 'nothing to do'."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    handlers = project / TEMPLATE_FILE.name
+    handlers.write_text(handlers.read_text(encoding="utf-8").replace(OLD_LINE, "// serviceName: ours."), "utf-8")
+    git(project, "commit", "--quiet", "--all", "-m", "Our comment")
+    release_v2(released_template)
+    conflicted = template_update(project)  # a conflict, committed on the branch for review
+    assert errors(conflicted)[-1] == f"error: 1 conflict(s) with v{V2} to resolve: {TEMPLATE_FILE.name}"
+    assert "<<<<<<<" in handlers.read_text(encoding="utf-8")
+    handlers.write_text(re.sub(r"<<<<<<<.*?>>>>>>>[^\n]*\n", NEW_LINE + "\n", handlers.read_text("utf-8"), flags=re.S))
+    git(project, "commit", "--quiet", "--all", "-m", "Resolved")
+    git(project, "switch", "--quiet", "main")
+    add_user_note(project)  # main moves on while the branch waits
+
+    waiting = template_update(project)
+    assert waiting.returncode == 0, say(waiting)
+    assert f"nothing to do: {BRANCH} exists already" in waiting.stdout
+    assert git(project, "branch", "--show-current").strip() == "main"
+
+
+# --- The pull request's text: CHANGELOG as text, Action required first ------------------------------
+
+# A mention where GitHub or GitLab would notify: @ not after a letter, digit or backtick.
+LIVE_MENTION = re.compile(r"(?<![\w`@])@[A-Za-z0-9]")
+
+
+def outside_code(markdown: str) -> str:
+    """Markdown without its code spans (which render as text)."""
+    return re.sub(r"(`+)[^`]*?\1(?!`)", "", markdown)
+
+
+def check_inert(text: str) -> None:
+    """No raw HTML, image or live mention in the text outside code spans; the hostile text shows escaped."""
+    prose = outside_code(text)
+    assert "<" not in prose, prose
+    assert ">" not in re.sub(r"^>", "", prose, flags=re.MULTILINE), prose  # but the quote's own markers
+    assert LIVE_MENTION.findall(prose) == [], prose
+    assert "&lt;img src=&quot;" not in text  # quotes stay as they are: only < > & change
+    assert '&lt;img src="https://evil.example/t.png"&gt;' in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert all(f"`{mention}`" in text for mention in HOSTILE_MENTIONS)
+    assert "ops@example.com" in text  # an address is no mention
+    assert "`<b>` and `@alice`" in text  # code spans as written
+
+
+def test_hostile_changelog_reaches_the_report_as_text(released_template: Path, tmp_path: Path) -> None:
+    """HTML, images and mentions in the CHANGELOG: escaped in the report; Action required first, as a draft."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    release_v2(released_template, CHANGELOG_V2_HOSTILE)
+    report = tmp_path / "report.md"
+    assert template_update(project, report).returncode == 0
+    marker, text = report.read_text(encoding="utf-8").split("\n", 1)
+
+    # Control: the CHANGELOG itself holds what the report must not.
+    assert all(html in CHANGELOG_V2_HOSTILE for html in HOSTILE_HTML)
+    assert len(LIVE_MENTION.findall(outside_code(CHANGELOG_V2_HOSTILE))) == len(HOSTILE_MENTIONS)
+    check_inert(text)
+    assert marker == "<!-- template-update: draft=yes action-required=yes -->"
+    action, changes = text.index("## Action required"), text.index("## What changes")
+    assert action < text.index(f"> {ACTION_TEXT}") < changes
+    assert "- [ ] I have done what *Action required* asks" in text[action:changes]
+    assert ACTION_TEXT not in text[changes:]  # shown once, first
+    # The commit message is the same text, without the marker line.
+    assert git(project, "log", "-1", "--format=%b").strip() == text.strip()
+
+
+def test_patch_release_is_no_draft(released_template: Path, tmp_path: Path) -> None:
+    """A PATCH release without Action required: no such section, draft=no, action-required=no."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    release_patch(released_template)
+    report = tmp_path / "report.md"
+    assert template_update(project, report).returncode == 0
+    marker, text = report.read_text(encoding="utf-8").split("\n", 1)
+    assert marker == "<!-- template-update: draft=no action-required=no -->"
+    assert "## Action required" not in text
+
+
+def test_major_release_without_action_part_is_a_draft(released_template: Path, tmp_path: Path) -> None:
+    """A MAJOR release whose entry has no Action required part: still a draft with the box, no label."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+    assert template_update(project, report).returncode == 0
+    marker, text = report.read_text(encoding="utf-8").split("\n", 1)
+    assert marker == "<!-- template-update: draft=yes action-required=no -->"
+    assert f"This pull request is a draft: v{V2} is a MAJOR release." in text
+
+
+# --- CI's push job, run by hand against a loopback API ------------------------------------------------
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_push_sends_the_escaped_text_as_a_labelled_draft(released_template: Path, tmp_path: Path, ci: str) -> None:
+    """What the push script sends for a release with Action required and hostile text: a draft, labelled, inert."""
+    project = made_by_cli(released_template, tmp_path / "projects", {**QUICK, "ci": ci})
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
+    release_v2(released_template, CHANGELOG_V2_HOSTILE)
+    bundle, report = tmp_path / "handed" / "update.bundle", tmp_path / "handed" / "report.md"
+    assert template_update(project, report, bundle=bundle).returncode == 0
+    git(project, "switch", "--quiet", "main")
+
+    with recording_api() as api:
+        pushed = template_update_push(ci, project, remote, api.url, bundle, report)
+    assert pushed.returncode == 0, say(pushed)
+    assert "(draft: yes, labels: template-update,action-required)" in pushed.stdout
+    if ci == "github":
+        pull, labels = api.requests
+        assert (pull.path, labels.path) == ("/repos/example/project/pulls", "/repos/example/project/issues/1/labels")
+        sent = json.loads(pull.body)
+        assert (sent["draft"], sent["title"]) == (True, f"Template release v{V2}")
+        assert json.loads(labels.body) == {"labels": ["template-update", "action-required"]}
+        assert labels.headers["Authorization"] == f"Bearer {PUSH_TOKEN}"
+        body = sent["body"]
+    else:
+        (request,) = api.requests
+        form = dict(pair.split("=", 1) for pair in request.body.split("&"))
+        sent = {key: unquote_plus(value) for key, value in form.items()}
+        assert sent["title"] == f"Draft: Template release v{V2}"
+        assert sent["labels"] == "template-update,action-required"
+        body = sent["description"]
+    assert not body.startswith("<!--")  # the marker line stays behind
+    check_inert(body)
+
+
+def test_push_of_a_patch_release_is_ready_with_one_label(released_template: Path, tmp_path: Path) -> None:
+    """Control: a PATCH release opens as a ready pull request, labelled template-update only."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
+    release_patch(released_template)
+    bundle, report = tmp_path / "handed" / "update.bundle", tmp_path / "handed" / "report.md"
+    assert template_update(project, report, bundle=bundle).returncode == 0
+    git(project, "switch", "--quiet", "main")
+    with recording_api() as api:
+        assert template_update_push("github", project, remote, api.url, bundle, report).returncode == 0
+    pull, labels = api.requests
+    assert json.loads(pull.body)["draft"] is False
+    assert json.loads(labels.body) == {"labels": ["template-update"]}
+
+
+def test_push_refuses_a_report_without_the_marker(released_template: Path, tmp_path: Path) -> None:
+    """A report whose first line is not make template-update's: refused in one line, nothing pushed or sent."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
+    release_patch(released_template)
+    bundle, report = tmp_path / "handed" / "update.bundle", tmp_path / "handed" / "report.md"
+    assert template_update(project, report, bundle=bundle).returncode == 0
+    git(project, "switch", "--quiet", "main")
+    report.write_text(report.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    with recording_api() as api:
+        pushed = template_update_push("github", project, remote, api.url, bundle, report)
+    assert pushed.returncode == 2
+    assert errors(pushed) == [
+        "error: the report is not allowed: its first line must be make template-update's "
+        "<!-- template-update: ... --> line"
+    ]
+    assert api.requests == []
+    assert git(remote, "branch", "--list", "template-update/*") == ""
+
+
+# --- make template-status ---------------------------------------------------------------------
+
+
+def test_template_status_behind_then_with_branch_then_up_to_date(released_template: Path, tmp_path: Path) -> None:
+    """At v1 with v2 (Action required) out; then with the update branch waiting; then on it: at the newest."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    current = json.loads(template_status(project, "template-status-json").stdout)
+    assert (current["release"], current["newest"], current["behind"], current["changelog"]) == (
+        "v1.0.0",
+        "v1.0.0",
+        0,
+        [],
+    )
+    release_v2(released_template, CHANGELOG_V2_HOSTILE)
+
+    behind = template_status(project)
+    assert behind.returncode == 0, say(behind)
+    lines = behind.stdout.splitlines()
+    assert lines[:4] == [
+        f"template: {released_template}",
+        "release:  v1.0.0",
+        f"newest:   v{V2} (1 release(s) behind, MAJOR and action required)",
+        "update branch: none yet (make template-update)",
+    ]
+    assert "## v2.0.0" in lines
+    assert ACTION_TEXT in lines
+    assert "\x1b" not in behind.stdout  # the CHANGELOG's escape sequence reaches no terminal
+    assert "- Colours stay ?[31mplain?[0m." in lines
+    facts = json.loads(template_status(project, "template-status-json").stdout)
+    assert sorted(facts) == sorted(
+        ["template", "release", "newest", "behind", "major", "action_required", "changelog", "update_branch"]
+    )
+    assert (facts["behind"], facts["major"], facts["action_required"], facts["update_branch"]) == (1, True, True, None)
+    (entry,) = facts["changelog"]
+    assert (entry["release"], entry["action_required"]) == (f"v{V2}", ACTION_TEXT)
+    assert entry["text"].startswith("## v2.0.0\n\n- handlers.go")  # as written: JSON is for machines
+
+    assert template_update(project).returncode == 0
+    git(project, "switch", "--quiet", "main")
+    waiting = json.loads(template_status(project, "template-status-json").stdout)
+    assert waiting["update_branch"] == {"name": BRANCH, "refs": [BRANCH]}
+    assert f"update branch: {BRANCH}" in template_status(project).stdout
+
+    git(project, "switch", "--quiet", BRANCH)
+    done = template_status(project)
+    assert done.stdout.splitlines()[1:] == [f"release:  v{V2}", f"newest:   v{V2} (up to date)"]
+    assert git(project, "status", "--porcelain") == ""  # status changes nothing
+
+
+# --- CODEOWNERS: the owner answer asks for review of every pull request, template updates included ---
+
+CODEOWNER_CASES: dict[str, tuple[dict[str, str], str, str]] = {
+    "github-default": ({"ci": "github"}, ".github/CODEOWNERS", "* @example/team-platform"),
+    "github-group-ref": (
+        {"ci": "github", "owner": "group:default/Team-Payments", "module_path": "github.com/acme/payments"},
+        ".github/CODEOWNERS",
+        "* @acme/team-payments",
+    ),
+    "github-user": ({"ci": "github", "owner": "user:default/alice"}, ".github/CODEOWNERS", "* @alice"),
+    "github-no-org": (
+        {"ci": "github", "module_path": "example.com/payments"},
+        ".github/CODEOWNERS",
+        "* @team-platform",
+    ),
+    "gitlab-subgroups": (
+        {"ci": "gitlab", "owner": "group:team-payments", "module_path": "gitlab.example.com/acme/pay/payments"},
+        ".gitlab/CODEOWNERS",
+        "* @acme/team-payments",
+    ),
+}
+
+
+@pytest.mark.parametrize(("answers", "path", "rule"), CODEOWNER_CASES.values(), ids=CODEOWNER_CASES.keys())
+def test_codeowners_names_the_owner_where_the_platform_reads_it(
+    cookies: Any, answers: dict[str, str], path: str, rule: str
+) -> None:
+    """GitHub reads .github/CODEOWNERS, GitLab .gitlab/CODEOWNERS: one rule, the owner as a handle; no other file."""
+    project = bake_with(cookies, answers)
+    files = {str(p.relative_to(project)) for p in project.rglob("CODEOWNERS")}
+    assert files == {path}
+    lines = (project / path).read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [rule]
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_no_codeowners_without_ci(cookies: Any) -> None:
+    """ci=none names no platform, so no CODEOWNERS file: no folder is left for it either."""
+    project = bake_with(cookies, {"ci": "none"})
+    assert list(project.rglob("CODEOWNERS")) == []
+    assert not (project / ".gitlab").exists()
+
+
+# --- A release's migration, run after cruft on the update branch -------------------------------------
+
+
+def test_release_migration_runs_after_cruft_and_is_committed_on_its_own(
+    released_template: Path, tmp_path: Path
+) -> None:
+    """release-migrations/v2.0.0 runs in the project after cruft; its change is the branch's second commit."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    add_migration(released_template, V2)
+    release_v2(released_template)
+    report = tmp_path / "report.md"
+
+    updated = template_update(project, report)
+    assert updated.returncode == 0, say(updated)
+    assert git(project, "log", "--format=%s", "main..HEAD").splitlines() == [
+        f"Template release v{V2}: migrations",
+        f"Template release v{V2}",
+    ]
+    assert git(project, "diff", "--name-status", "HEAD~1", "HEAD").splitlines() == [f"A\t{MIGRATION_NOTE}"]
+    assert (project / MIGRATION_NOTE).read_text(encoding="utf-8") == f"# Migrated\n\nFrom v1.0.0 to v{V2}.\n"
+    assert f"## Migrations\n\nRun after the update, committed on their own: release-migrations/v{V2}." in (
+        report.read_text(encoding="utf-8")
+    )
+    assert not (project / "release-migrations").exists()  # the template's, never the project's
+    # The branch with its migration commit on top still holds the update: nothing to do.
+    git(project, "switch", "--quiet", "main")
+    assert f"nothing to do: {BRANCH} exists already" in template_update(project).stdout
+
+
+def test_migration_of_an_older_release_is_not_run_again(released_template: Path, tmp_path: Path) -> None:
+    """Control: a project at v1.0.1 does not run v1.0.1's migration on its way to v2.0.0, only v2.0.0's."""
+    add_migration(released_template, PATCH, "#!/bin/sh\nexit 9\n")
+    release_patch(released_template)
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    add_migration(released_template, V2)
+    release_v2(released_template, previous=PATCH)
+
+    updated = template_update(project)
+    assert updated.returncode == 0, say(updated)
+    assert (project / MIGRATION_NOTE).read_text(encoding="utf-8").endswith(f"From v{PATCH} to v{V2}.\n")
+
+
+MIGRATION_FAILURES = {
+    "fails": ("#!/bin/sh\necho 'no go' >&2\nexit 3\n", True, f"error: release-migrations/v{V2} failed (exit 3)"),
+    "not-executable": (
+        "#!/bin/sh\ntouch RAN\n",
+        False,
+        f"error: release-migrations/v{V2} is not allowed: a migration is an executable file of the template",
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "executable", "says"), MIGRATION_FAILURES.values(), ids=MIGRATION_FAILURES.keys())
+def test_failing_migration_undoes_the_update(
+    released_template: Path, tmp_path: Path, script: str, executable: bool, says: str
+) -> None:
+    """A migration that fails, or is no executable file: exit 2 in one line, the branch removed, main clean."""
+    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
+    main = git(project, "rev-parse", "main")
+    add_migration(released_template, V2, script, executable=executable)
+    release_v2(released_template)
+
+    updated = template_update(project)
+    assert updated.returncode == 2, say(updated)
+    assert errors(updated)[-1].startswith(says)
+    assert [line for line in errors(updated) if line.startswith("error: ")] == [errors(updated)[-1]]
+    assert git(project, "branch", "--list", BRANCH) == ""
+    assert (git(project, "branch", "--show-current").strip(), git(project, "rev-parse", "main")) == ("main", main)
+    assert git(project, "status", "--porcelain") == ""
+    assert not (project / MIGRATION_NOTE).exists()

@@ -6,6 +6,9 @@
 # system configuration; checks that it is one branch template-update/vX.Y.Z of commits on the
 # commit the pipeline runs for (GITHUB_SHA, CI_COMMIT_SHA), none of them a merge; pushes it; and
 # opens the pull request (GitHub) or merge request (GitLab) with TEMPLATE_UPDATE_REPORT as its text.
+# The report's first line says whether the request is a draft (a MAJOR release, or Action required:
+# GitHub's draft, GitLab's "Draft:" title) and whether it gets the label action-required besides
+# template-update; on GitHub the labels are a second call, on the pull request's number.
 #   GitHub: GH_TOKEN; the repository, server and API from the runner's GITHUB_* variables.
 #   GitLab: TEMPLATE_UPDATE_TOKEN; the project, server and API from the CI_* variables.
 #   TEMPLATE_UPDATE_REMOTE and TEMPLATE_UPDATE_API replace the remote and the API's base URL.
@@ -28,6 +31,14 @@ if [[ ! -e "$bundle" ]]; then
 fi
 [[ -f "$bundle" ]] || fail "TEMPLATE_UPDATE_BUNDLE=\"$bundle\" is not allowed: the bundle that make template-update wrote"
 [[ -f "$report" ]] || fail "TEMPLATE_UPDATE_REPORT=\"$report\" is not allowed: the report that make template-update wrote"
+marker="$(head -n 1 "$report")"
+[[ "$marker" =~ ^\<!--\ template-update:\ draft=(yes|no)\ action-required=(yes|no)\ --\>$ ]] ||
+  fail "the report is not allowed: its first line must be make template-update's <!-- template-update: ... --> line"
+draft="${BASH_REMATCH[1]}"
+labels=template-update
+if [[ "${BASH_REMATCH[2]}" == yes ]]; then labels+=",action-required"; fi
+body="$repository/body.md"
+tail -n +2 "$report" >"$body" # the text, without that line
 
 if [[ "${GITHUB_ACTIONS:-}" == true ]]; then
   token="${GH_TOKEN:?GH_TOKEN is not set: the workflow token}"
@@ -74,17 +85,28 @@ fi
 echo "pushed $branch"
 
 title="Template release ${branch#template-update/}"
+response="$repository/response.json"
 if [[ "${GITHUB_ACTIONS:-}" == true ]]; then
-  jq --null-input --arg title "$title" --arg head "$branch" --arg base "$base" --rawfile body "$report" \
-    '{title: $title, head: $head, base: $base, body: $body}' |
+  jq --null-input --arg title "$title" --arg head "$branch" --arg base "$base" --rawfile body "$body" \
+    --argjson draft "$([[ "$draft" == yes ]] && echo true || echo false)" \
+    '{title: $title, head: $head, base: $base, body: $body, draft: $draft}' |
+    curl --fail --silent --show-error --output "$response" --request POST --data @- \
+      --header @<(printf 'Authorization: Bearer %s\n' "$token") --header "Accept: application/vnd.github+json" \
+      "$api/repos/$GITHUB_REPOSITORY/pulls" ||
+    fail "could not open the pull request for $branch (draft: $draft; the Free plan has no drafts in private repos)"
+  number="$(jq -r '.number // empty' "$response" 2>/dev/null || true)"
+  [[ "$number" =~ ^[1-9][0-9]*$ ]] || fail "the pull request for $branch is open, but the API gave no number to label"
+  jq --null-input --arg labels "$labels" '{labels: ($labels | split(","))}' |
     curl --fail --silent --show-error --output /dev/null --request POST --data @- \
       --header @<(printf 'Authorization: Bearer %s\n' "$token") --header "Accept: application/vnd.github+json" \
-      "$api/repos/$GITHUB_REPOSITORY/pulls"
+      "$api/repos/$GITHUB_REPOSITORY/issues/$number/labels"
 else
+  if [[ "$draft" == yes ]]; then title="Draft: $title"; fi
   curl --fail --silent --show-error --output /dev/null --request POST \
     --header @<(printf 'PRIVATE-TOKEN: %s\n' "$token") \
     --data-urlencode "source_branch=$branch" --data-urlencode "target_branch=$base" \
-    --data-urlencode "title=$title" --data-urlencode "description@$report" --data "remove_source_branch=true" \
+    --data-urlencode "title=$title" --data-urlencode "description@$body" --data "remove_source_branch=true" \
+    --data-urlencode "labels=$labels" \
     "$api/projects/$CI_PROJECT_ID/merge_requests"
 fi
-echo "opened the request for $branch into $base"
+echo "opened the request for $branch into $base (draft: $draft, labels: $labels)"
