@@ -16,9 +16,9 @@ refused, catalog entities of other templates are left out.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -333,10 +333,12 @@ REFUSED = {
 @pytest.mark.parametrize(("args", "says"), REFUSED.values(), ids=REFUSED.keys())
 def test_bad_arguments_are_refused_in_one_line(tmp_path: Path, args: list[str], says: str) -> None:
     """A repository or template that is not https or a local path, or no source at all: exit 2, one line, no report."""
-    before = set(Path(tempfile.gettempdir()).glob("fleet-report-*"))
+    scratch = tmp_path / "tmp"  # the report's temporary folders go here, this test's alone
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(TEMPLATE_DIR / REPORT), *args],
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(scratch)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -347,4 +349,4 @@ def test_bad_arguments_are_refused_in_one_line(tmp_path: Path, args: list[str], 
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: {says}"), line
     assert "secret" not in line
-    assert set(Path(tempfile.gettempdir()).glob("fleet-report-*")) == before
+    assert list(scratch.iterdir()) == []
