@@ -4,8 +4,10 @@ A git repository of the template is released as v1.0.0 and v1.1.0. Services are 
 cookiecutter command line and by cruft (and, marker node, by Backstage's real fetch:cookiecutter
 action), each committed in its own git repository and pushed to a bare `origin`: the repositories
 the report reads. One service has an update branch pushed and never merged. The report gives each
-its release, how many releases behind it is and its open update. Then v1.2.0 is cut, every service
-runs `make template-update`, the teams that merge do, and the report moves with them; the catalog
+its release, how many releases behind it is and its open update. Then v1.2.0 is cut, with an
+`### Action required` part and a migration: every service runs `make template-update` (its request a
+labelled draft that shows the Action required part first; the migration run after cruft, committed on
+its own), the teams that merge do, and the report moves with them; the catalog
 entries' release annotation moves on the update branches. A catalog export gives the same rows, and
 so does https (git's http-backend behind a loopback TLS server). Controls: a .cruft.json that is
 hostile or garbled is reported in its row (and the code it names never runs), a repository or
@@ -30,8 +32,10 @@ from harness.backstage import Backstage, fetch_job, form_answers
 from harness.git_https import git_https
 from harness.project import GO_VERSION
 from harness.repositories import (
+    MIGRATION_NOTE,
     V1,
     V2,
+    add_migration,
     commit_project,
     cut_release,
     git,
@@ -49,7 +53,8 @@ REPORT = Path("scripts") / "fleet-report.py"
 V1_1, V1_2 = "1.1.0", "1.2.0"
 CHANGELOG_V1_1 = "## v1.1.0\n\n- handlers.go: nothing changes but the release.\n"
 # v1.2.0's entry: where a release that needs a hand says so ("Action required"), the update's pull request quotes it.
-CHANGELOG_V1_2 = "## v1.2.0\n\n- Nothing changes but the release.\n"
+ACTION = "- Move your own notes into MIGRATED.md, which this release's migration writes."
+CHANGELOG_V1_2 = f"## v1.2.0\n\n### Action required\n\n{ACTION}\n\n### Changes\n\n- A migration notes the move.\n"
 SOURCE_TEMPLATE, TEMPLATE_VERSION = "backstage.io/source-template", "backstage.io/template-version"
 OWNER = "team-platform"
 
@@ -89,11 +94,14 @@ def component(project: Path, ref: str = "HEAD") -> dict[str, Any]:
     return first
 
 
-def update(project: Path, release: str) -> str:
-    """Run `make template-update` from main, push its branch to origin, check its catalog entry moved; the branch."""
+def update(project: Path, release: str, report: Path | None = None) -> str:
+    """Run `make template-update` from main, push its branch to origin, check its catalog entry moved; the branch.
+
+    With report, the pull request's text is written there.
+    """
     git(project, "switch", "--quiet", "main")
     before = component(project)["metadata"]["annotations"][TEMPLATE_VERSION]
-    result = template_update(project)
+    result = template_update(project, report)
     branch = f"template-update/v{release}"
     assert result.returncode == 0, result.stdout + result.stderr
     assert git(project, "branch", "--show-current").strip() == branch
@@ -188,12 +196,28 @@ def test_fleet_report_follows_releases_and_updates(released_template: Path, tmp_
         ["charlie", OWNER, V1, "1", stuck],
     ]
 
-    # v1.2.0: every service updates; alpha's and bravo's teams merge, charlie's does not.
+    # v1.2.0 asks for work by hand and carries a migration: every service updates; alpha's and bravo's
+    # teams merge, charlie's does not.
+    add_migration(template, V1_2)
     cut_release(template, V1_1, V1_2, CHANGELOG_V1_2)
     for project in (alpha, bravo):
         merge_update(project, update(project, V1_2))
-    branch = update(charlie, V1_2)
-    assert CHANGELOG_V1_2.splitlines()[-1] in git(charlie, "log", "-1", "--format=%B", branch)  # the pull request's
+    request = tmp_path / "charlie-request.md"
+    branch = update(charlie, V1_2, request)
+    # The pull request opens as a labelled draft whose first part is what v1.2.0 asks, box to tick.
+    marker, title, *rest = request.read_text(encoding="utf-8").splitlines()
+    assert marker == "<!-- template-update: draft=yes action-required=yes -->"
+    assert title.startswith(f"Template release v{V1_2} (this project was at v{V1})"), title
+    headings = [line for line in rest if line.startswith("## ")]
+    assert headings[:2] == ["## Action required", "## What changes (CHANGELOG)"], headings
+    assert rest.index(f"> {ACTION}") < rest.index("## What changes (CHANGELOG)")
+    # The migration ran after cruft, on the branch, in a commit of its own, for each service from its release.
+    for project, since in ((alpha, V1), (bravo, V1_1), (charlie, V1)):
+        ref = "main" if project is not charlie else branch
+        note = git(project, "show", f"{ref}:{MIGRATION_NOTE}")
+        assert note == f"# Migrated\n\nFrom v{since} to v{V1_2}.\n", (project.name, note)
+    assert MIGRATION_NOTE in git(charlie, "show", "--name-only", "--format=", branch).split()
+    assert MIGRATION_NOTE not in git(charlie, "show", "--name-only", "--format=", f"{branch}~1").split()
     assert component(bravo, "main")["metadata"]["annotations"][TEMPLATE_VERSION] == V1_2
 
     after = report(template, "--json", "--template", str(template), *fleet)
