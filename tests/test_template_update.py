@@ -694,8 +694,8 @@ def test_push_sends_the_escaped_text_as_a_labelled_draft(released_template: Path
     check_inert(body)
 
 
-def test_push_of_a_patch_release_is_ready_with_one_label(released_template: Path, tmp_path: Path) -> None:
-    """Control: a PATCH release opens as a ready pull request, labelled template-update only."""
+def patch_update_handed_on(released_template: Path, tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """A project with a remote, a PATCH release and its update written for the push job: its paths."""
     project = made_by_cli(released_template, tmp_path / "projects", QUICK)
     remote = tmp_path / "remote.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
@@ -703,6 +703,12 @@ def test_push_of_a_patch_release_is_ready_with_one_label(released_template: Path
     bundle, report = tmp_path / "handed" / "update.bundle", tmp_path / "handed" / "report.md"
     assert template_update(project, report, bundle=bundle).returncode == 0
     git(project, "switch", "--quiet", "main")
+    return project, remote, bundle, report
+
+
+def test_push_of_a_patch_release_is_ready_with_one_label(released_template: Path, tmp_path: Path) -> None:
+    """Control: a PATCH release opens as a ready pull request, labelled template-update only."""
+    project, remote, bundle, report = patch_update_handed_on(released_template, tmp_path)
     with recording_api() as api:
         assert template_update_push("github", project, remote, api.url, bundle, report).returncode == 0
     pull, labels = api.requests
@@ -712,13 +718,7 @@ def test_push_of_a_patch_release_is_ready_with_one_label(released_template: Path
 
 def test_push_refuses_a_report_without_the_marker(released_template: Path, tmp_path: Path) -> None:
     """A report whose first line is not make template-update's: refused in one line, nothing pushed or sent."""
-    project = made_by_cli(released_template, tmp_path / "projects", QUICK)
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(remote))
-    release_patch(released_template)
-    bundle, report = tmp_path / "handed" / "update.bundle", tmp_path / "handed" / "report.md"
-    assert template_update(project, report, bundle=bundle).returncode == 0
-    git(project, "switch", "--quiet", "main")
+    project, remote, bundle, report = patch_update_handed_on(released_template, tmp_path)
     report.write_text(report.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
     with recording_api() as api:
         pushed = template_update_push("github", project, remote, api.url, bundle, report)
