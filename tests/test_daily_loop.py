@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -205,6 +206,38 @@ def test_air_is_pinned_in_a_tool_module_of_its_own(bake: Bake) -> None:
     assert 'tmp_dir = "bin/air"' in air
     assert '"vendor"' in air
     assert "-X main.version=$VERSION" in air
+
+
+@pytest.mark.parametrize(("busy_seconds", "code"), [(0.5, 0), (4, 2)], ids=["busy-briefly", "busy-too-long"])
+def test_a_tool_binary_busy_for_a_moment_is_run_once_it_is_free(
+    bake: Bake, tmp_path: Path, busy_seconds: float, code: int
+) -> None:
+    """run_tool (build/lib.sh) retries an exec that fails with "Text file busy", as a tool just built may be.
+
+    `make dev`, `make lint` and the API gate run the tools that Go writes into its build cache through it.
+    Control: a binary still open for writing after 2s is refused in one line.
+    """
+    project = bake()
+    tool = tmp_path / "tool"
+    shutil.copy2(require_tool("echo"), tool)
+    with tool.open("ab"):  # open for writing, as by a process that forked while Go wrote the file
+        ran = subprocess.Popen(
+            ["bash", "-c", 'source build/lib.sh && run_tool "$0" ran', str(tool)],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(busy_seconds)
+    out, err = ran.communicate(timeout=30)
+    assert ran.returncode == code, err
+    *tries, last = err.splitlines() or [""]
+    assert tries, "the binary was never busy: the test proves nothing"
+    assert all(line.endswith(f"{tool}: Text file busy") or line.endswith(": Success") for line in tries), tries
+    if code == 0:
+        assert (out, last.endswith(": Success")) == ("ran\n", True), err  # bash's line for each failed exec
+    else:
+        assert last == f"error: could not run {tool} (10 tries)"
 
 
 @pytest.mark.slow

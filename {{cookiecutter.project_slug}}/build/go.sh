@@ -34,7 +34,7 @@ dev)
   export VERSION
   air="$(go tool -C tools/air -n air)"
   set -x
-  exec "$air" -c .air.toml
+  run_tool "$air" -c .air.toml
   ;;
 {%- if cookiecutter.database == "postgres" %}
 migrate)

@@ -10,6 +10,20 @@ fail() {
   exit 2
 }
 
+# run_tool BINARY ARGS... replaces the shell with a tool that `go tool -n` has just named in Go's build
+# cache. Go writes a tool there on its first use, and for a moment afterwards the file may still be open
+# for writing in a process forked meanwhile (Go issue 22315): exec then fails with "Text file busy". A
+# failed exec (bash prints a line for it) is tried again for up to 2s; the tool's exit status never is.
+run_tool() {
+  shopt -s execfail
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    exec "$@"
+    sleep 0.2
+  done
+  fail "could not run $1 ($attempt tries)"
+}
+
 # need TOOL HINT stops unless TOOL is on PATH.
 need() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed: $2"

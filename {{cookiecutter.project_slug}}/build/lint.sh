@@ -3,6 +3,8 @@
 # the service's Go by `go tool` in that module (which prints the binary's path): the same checks
 # locally, in pre-commit and in CI.
 set -o errexit -o nounset -o pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 unformatted="$(find . -name '*.go' -not -path './vendor/*' -not -path './.go/*' -exec gofmt -l {} +)"
 if [[ -n "$unformatted" ]]; then
@@ -11,4 +13,4 @@ if [[ -n "$unformatted" ]]; then
 fi
 (set -x; go vet ./...)
 golangci_lint="$(go tool -C tools/golangci-lint -n golangci-lint)"
-(set -x; "$golangci_lint" run --allow-serial-runners)
+(set -x; run_tool "$golangci_lint" run --allow-serial-runners)
