@@ -138,11 +138,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if err != nil {
 			return config{}, err
 		}
-		if err := checkVerified(database, allowUnverified); err != nil {
+		unverified, err := checkVerified(database, allowUnverified)
+		if err != nil {
 			return config{}, err
 		}
 		cfg.DatabaseURL = v
-		cfg.DatabaseUnverified = unverifiedConnection(database)
+		cfg.DatabaseUnverified = unverified
 	}
 {%- endif %}
 	return cfg, nil
