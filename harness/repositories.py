@@ -103,16 +103,19 @@ def tag(template: Path, version: str) -> None:
     git(template, "tag", "--annotate", "-m", f"Template release v{version}", f"v{version}")
 
 
-def release_repository(tmp_path: Path) -> Path:
-    """The template as a team's fork: its own location fixed in it, released as v1.0.0."""
+def release_repository(tmp_path: Path, location: str | None = None) -> Path:
+    """The template as a team's fork, released as v1.0.0, with its own location fixed in it.
+
+    That location is the repository's path, or the given one (an https URL it is served at).
+    """
     template = template_repository(tmp_path)
     upstream = json.dumps(
         json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))["_template_location"]
     )
-    location = json.dumps(str(template))
-    replace_in(template / "cookiecutter.json", f'"_template_location": {upstream}', f'"_template_location": {location}')
-    replace_in(template / "template.yaml", f"_template_location: {upstream}", f"_template_location: {location}")
-    replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {upstream}", f"TEMPLATE_LOCATION = {location}")
+    fixed = json.dumps(location or str(template))
+    replace_in(template / "cookiecutter.json", f'"_template_location": {upstream}', f'"_template_location": {fixed}')
+    replace_in(template / "template.yaml", f"_template_location: {upstream}", f"_template_location: {fixed}")
+    replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {upstream}", f"TEMPLATE_LOCATION = {fixed}")
     tag(template, V1)
     return template
 
@@ -394,15 +397,3 @@ def merge_update(project: Path, branch: str) -> None:
     git(project, "switch", "--quiet", "main")
     git(project, "merge", "--quiet", "--no-ff", "--no-edit", branch)
     git(project, "push", "--quiet", "origin", "main")
-
-
-def release_repository_at(tmp_path: Path, location: str) -> Path:
-    """The template as a team's fork whose fixed location is the given one (an https URL it is served at), as v1.0.0."""
-    template = template_repository(tmp_path)
-    upstream = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))["_template_location"]
-    old, new = json.dumps(upstream), json.dumps(location)
-    replace_in(template / "cookiecutter.json", f'"_template_location": {old}', f'"_template_location": {new}')
-    replace_in(template / "template.yaml", f"_template_location: {old}", f"_template_location: {new}")
-    replace_in(template / RULES_FILE, f"TEMPLATE_LOCATION = {old}", f"TEMPLATE_LOCATION = {new}")
-    tag(template, V1)
-    return template

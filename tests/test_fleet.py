@@ -42,7 +42,7 @@ from harness.repositories import (
     made_by_cli,
     made_by_cruft,
     merge_update,
-    release_repository_at,
+    release_repository,
     release_v2,
     template_update,
     with_origin,
@@ -279,7 +279,7 @@ def test_fleet_report_reads_https_repositories(tmp_path: Path, monkeypatch: pyte
     """
     with git_https(tmp_path, tmp_path) as server:  # every repository under tmp_path, at its path
         monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))
-        template = release_repository_at(tmp_path, f"{server.url}/template")
+        template = release_repository(tmp_path, f"{server.url}/template")
         charlie, _ = service(made_by_cli, template, tmp_path, "charlie")
         cut_release(template, V1, V1_1, CHANGELOG_V1_1)
         stuck = update(charlie, V1_1)
